@@ -1,0 +1,77 @@
+"""The ``tailorgen`` command line. Subcommands live in their own modules and load lazily."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from tailorgen.errors import TailorgenError
+from tailorgen.progress import set_quiet
+
+__all__ = ["COMMANDS", "cli", "main"]
+
+#: command name -> "module:attribute"; a stage's issue adds its command here.
+COMMANDS: dict[str, str] = {
+    "plugins": "tailorgen.cli.plugins:plugins",
+    "labels": "tailorgen.cli.labels:labels",
+    "run": "tailorgen.cli.run:run",
+    "demo": "tailorgen.cli.demo:demo",
+    "demo-models": "tailorgen.cli.demo:demo_models",
+}
+
+
+class LazyGroup(click.Group):
+    """Imports a subcommand's module only when that subcommand runs (keeps ``--help`` fast)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars or status lines.")
+@click.version_option(package_name="tailorgen")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
+    """tailorgen: zero-shot multi-label classifiers from tailored synthetic images."""
+    ctx.obj = {"debug": debug}
+    set_quiet(quiet)
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Entry point: one-line errors and a non-zero exit, tracebacks only with ``--debug``."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        return cli.main(args=args, prog_name="tailorgen", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("error: interrupted; rerun the same command to resume", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("error: interrupted; rerun the same command to resume", err=True)
+        sys.exit(130)
+    except TailorgenError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    except Exception as exc:
+        if debug:
+            raise
+        click.echo(f"error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+        sys.exit(1)

@@ -1,0 +1,78 @@
+"""Crash-safe file writes: temp file + fsync + rename, and append-only JSON lines."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["append_jsonl", "atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "read_jsonl"]
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
+    """Yield a temp path beside ``path``; on success it is renamed over ``path``, else removed."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        with tmp_path.open("rb") as fh:
+            os.fsync(fh.fileno())
+        tmp_path.replace(target)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj: Any) -> None:
+    atomic_write_text(path, json.dumps(obj, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+
+
+def append_jsonl(path: str | Path, records: list[dict[str, Any]]) -> None:
+    """Append records as whole lines in one write, then fsync (a crash leaves at most one torn line)."""
+    if not records:
+        return
+    data = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode("utf-8")
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("ab") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_jsonl(path: str | Path, *, repair: bool = False) -> list[dict[str, Any]]:
+    """Read JSON lines; a torn last line (from a killed writer) is ignored, or cut off with ``repair``."""
+    target = Path(path)
+    if not target.exists():
+        return []
+    raw = target.read_bytes()
+    records: list[dict[str, Any]] = []
+    good = 0
+    for line in raw.splitlines(keepends=True):
+        if not line.endswith(b"\n"):
+            break
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+        good += len(line)
+    if repair and good != len(raw):
+        with target.open("r+b") as fh:
+            fh.truncate(good)
+    return records

@@ -1,0 +1,92 @@
+"""Run the configured stages, in order, over one run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tailorgen.config import STAGE_ORDER, RunConfig, dump_toml
+from tailorgen.context import RunContext
+from tailorgen.errors import TailorgenError
+from tailorgen.io import atomic_write_text
+from tailorgen.manifest import Manifest
+from tailorgen.progress import echo
+from tailorgen.stages import STAGES, load_stage
+
+__all__ = ["plan_pipeline", "run_pipeline"]
+
+
+def _selected(config: RunConfig, stages: list[str] | None) -> list[str]:
+    wanted = stages if stages is not None else config.run.stages
+    unknown = [s for s in wanted if s not in STAGE_ORDER]
+    if unknown:
+        raise TailorgenError(f"unknown stage(s): {', '.join(unknown)}", f"stages are: {', '.join(STAGE_ORDER)}")
+    return [s for s in STAGE_ORDER if s in wanted]
+
+
+def _check_inputs(ctx: RunContext, selected: list[str]) -> None:
+    for position, name in enumerate(selected):
+        for needed in STAGES[name].requires:
+            produced = ctx.path(STAGES[needed].produces)
+            if needed not in selected[:position] and not produced.exists():
+                raise TailorgenError(
+                    f"stage {name!r} needs {produced}, which stage {needed!r} produces",
+                    f"run it first: --stages {needed},{name}",
+                )
+
+
+def plan_pipeline(config: RunConfig, stages: list[str] | None = None, out_dir: Path | None = None) -> dict[str, Any]:
+    """What a run would do, without loading any model."""
+    ctx = RunContext(config, Path(out_dir or config.run.out_dir))
+    ctx.registry.check_strict()
+    plan: dict[str, Any] = {
+        "run_dir": str(ctx.run_dir),
+        "seed": ctx.seed,
+        "labels": {"name": ctx.labels.name, "seen": len(ctx.labels.seen), "unseen": len(ctx.labels.unseen)},
+        "stages": {},
+    }
+    for name in _selected(config, stages):
+        if not STAGES[name].available:
+            plan["stages"][name] = {"available": False}
+            continue
+        module = load_stage(name)
+        plan["stages"][name] = {"available": True, **(module.plan(ctx) if hasattr(module, "plan") else {})}
+    return plan
+
+
+def run_pipeline(config: RunConfig, stages: list[str] | None = None, out_dir: Path | None = None) -> dict[str, Any]:
+    """Run the selected stages; each stage resumes from what the run directory already holds."""
+    ctx = RunContext(config, Path(out_dir or config.run.out_dir))
+    ctx.registry.check_strict()
+    selected = _selected(config, stages)
+    missing = [s for s in selected if not STAGES[s].available]
+    if missing:
+        have = ", ".join(s for s in STAGE_ORDER if STAGES[s].available)
+        raise TailorgenError(
+            f"stage(s) not available in this version of tailorgen: {', '.join(missing)}",
+            f"available stages: {have}",
+        )
+    modules = {name: load_stage(name) for name in selected}
+    for name, module in modules.items():  # validate every section before any work starts
+        if hasattr(module, "validate"):
+            module.validate(ctx)
+    _check_inputs(ctx, selected)
+    ctx.run_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(ctx.path("config.toml"), dump_toml(config))
+    plugins = [
+        {"plugin": s.plugin, "distribution": s.distribution, "version": s.version} for s in ctx.registry.sources
+    ]
+    manifest = Manifest.open(ctx.run_dir, seed=ctx.seed, plugins=plugins)
+    results: dict[str, Any] = {}
+    for name, module in modules.items():
+        echo(f"[tailorgen] stage {name}")
+        manifest.stage(name, "running")
+        try:
+            results[name] = module.run(ctx) or {}
+        except BaseException as exc:
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            manifest.stage(name, status, error=str(exc) or type(exc).__name__)
+            raise
+        manifest.stage(name, "done", summary=results[name])
+    manifest.finish()
+    return results
