@@ -17,7 +17,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-
 from tailorgen.errors import ConfigError
 
 __all__ = [
@@ -32,7 +31,7 @@ __all__ = [
 
 STAGE_ORDER: tuple[str, ...] = ("prompts", "finetune", "generate", "train", "evaluate", "export", "publish")
 
-_file_values: ContextVar[dict[str, Any]] = ContextVar("tailorgen_config_file_values", default={})
+_file_values: ContextVar[dict[str, Any]] = ContextVar("tailorgen_config_file_values")
 
 
 class RunSection(BaseModel):
@@ -61,7 +60,7 @@ class _FileSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_file_values.get())
+        return dict(_file_values.get({}))
 
 
 class RunConfig(BaseSettings):
@@ -117,7 +116,8 @@ def _expand(value: Any, env: dict[str, str]) -> Any:
             return string.Template(value).substitute(env)
         except KeyError as exc:
             raise ConfigError(
-                f"config value {value!r} uses ${{{exc.args[0]}}}, which is not set", "export it or edit the config"
+                f"config value {value!r} uses ${{{exc.args[0]}}}, which is not set",
+                "export it or edit the config",
             ) from None
         except ValueError:
             return value
@@ -138,7 +138,9 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
         key, sep, raw = pair.partition("=")
         key = key.strip()
         if not sep or not _KEY.match(key):
-            raise ConfigError(f"bad --set {pair!r}", "write it as key.subkey=value, e.g. --set generate.quota=5")
+            raise ConfigError(
+                f"bad --set {pair!r}", "write it as key.subkey=value, e.g. --set generate.quota=5"
+            )
         try:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
@@ -158,7 +160,9 @@ def _allowed_at(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
     for part in loc[:-1]:
         field = fields.get(str(part))
         ann = getattr(field, "annotation", None) if field else None
-        inner = [a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)]
+        inner = [
+            a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)
+        ]
         if not inner:
             return ""
         fields = inner[0].model_fields
@@ -180,7 +184,9 @@ def _describe(
         if err["type"] == "extra_forbidden":
             allowed = _allowed_at(model, loc)
             if allowed:
-                hints.append(f"allowed keys{' under ' + '.'.join(map(str, (prefix, *loc[:-1]))).strip('.') if len(loc) > 1 or prefix else ''}: {allowed}")
+                hints.append(
+                    f"allowed keys{' under ' + '.'.join(map(str, (prefix, *loc[:-1]))).strip('.') if len(loc) > 1 or prefix else ''}: {allowed}"
+                )
     return f"{where}: {'; '.join(problems)}", "; ".join(hints) or "fix the value in the file, env or --set"
 
 

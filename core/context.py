@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-
 from tailorgen.config import PluginSpec, RunConfig
 from tailorgen.errors import ConfigError, PluginError
 from tailorgen.labels import LabelSet, load_label_set
@@ -71,6 +70,19 @@ class RunContext:
             return validate_options(self.registry.get(role, spec.plugin), spec.options)
         except PluginError as exc:
             raise ConfigError(f"config {self.config.path}: {key}: {exc.message}", exc.hint) from None
+
+    def validate_plugins(self) -> None:
+        """Check every configured plugin exists and its options validate (before any work starts)."""
+        config = self.config
+        specs: list[tuple[str, str, PluginSpec]] = [
+            (role, role, spec)
+            for role in ("prompt_writer", "generator", "discriminator", "fusion_head")
+            if (spec := getattr(config, role)) is not None
+        ]
+        specs += [("dataset", f"datasets.{key}", spec) for key, spec in config.datasets.items()]
+        specs += [("exporter", f"exporters[{i}]", spec) for i, spec in enumerate(config.exporters)]
+        for role, key, spec in specs:
+            self.validated_options(role, spec, key)
 
     def create(self, role: str, key: str | None = None, spec: PluginSpec | None = None) -> Any:
         """Instantiate the plugin configured for ``role`` (section ``key``, default the role name)."""

@@ -10,7 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["append_jsonl", "atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text", "read_jsonl"]
+__all__ = [
+    "append_jsonl",
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "read_jsonl",
+]
 
 
 @contextlib.contextmanager

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-
 from tailorgen.errors import ConfigError
 
 __all__ = ["Label", "LabelSet", "list_presets", "load_label_set"]
@@ -106,7 +105,9 @@ class LabelSet(BaseModel):
 
 
 def list_presets() -> list[str]:
-    return sorted(p.name[:-5] for p in resources.files("tailorgen.presets").iterdir() if p.name.endswith(".json"))
+    return sorted(
+        p.name[:-5] for p in resources.files("tailorgen.presets").iterdir() if p.name.endswith(".json")
+    )
 
 
 def _from_mapping(data: dict[str, Any], origin: str) -> LabelSet:
@@ -144,7 +145,11 @@ def _parse_txt(text: str) -> dict[str, Any]:
             head, _, tag = head[:-1].rpartition("[")
             split = tag.strip()
         labels.append(
-            {"name": head.strip(), "split": split, "synonyms": [s.strip() for s in syn.split(",") if s.strip()]}
+            {
+                "name": head.strip(),
+                "split": split,
+                "synonyms": [s.strip() for s in syn.split(",") if s.strip()],
+            }
         )
     return {"labels": labels}
 
@@ -173,7 +178,9 @@ def load_label_set(spec: str | Path | dict[str, Any] | LabelSet) -> LabelSet:
         elif path.suffix == ".txt":
             data = _parse_txt(path.read_text())
         else:
-            raise ConfigError(f"label file {path}: unknown format {path.suffix!r}", "use .json, .toml or .txt")
+            raise ConfigError(
+                f"label file {path}: unknown format {path.suffix!r}", "use .json, .toml or .txt"
+            )
     except (json.JSONDecodeError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"label file {path} is not valid {path.suffix[1:]}: {exc}") from None
     if not isinstance(data, dict):

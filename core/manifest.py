@@ -12,7 +12,15 @@ from tailorgen.io import atomic_write_json
 
 __all__ = ["Manifest", "now"]
 
-_VERSIONED = ("tailorgen", "torch", "diffusers", "transformers", "open_clip_torch", "accelerate", "huggingface_hub")
+_VERSIONED = (
+    "tailorgen",
+    "torch",
+    "diffusers",
+    "transformers",
+    "open_clip_torch",
+    "accelerate",
+    "huggingface_hub",
+)
 
 
 def now() -> str:

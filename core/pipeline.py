@@ -20,7 +20,9 @@ def _selected(config: RunConfig, stages: list[str] | None) -> list[str]:
     wanted = stages if stages is not None else config.run.stages
     unknown = [s for s in wanted if s not in STAGE_ORDER]
     if unknown:
-        raise TailorgenError(f"unknown stage(s): {', '.join(unknown)}", f"stages are: {', '.join(STAGE_ORDER)}")
+        raise TailorgenError(
+            f"unknown stage(s): {', '.join(unknown)}", f"stages are: {', '.join(STAGE_ORDER)}"
+        )
     return [s for s in STAGE_ORDER if s in wanted]
 
 
@@ -35,10 +37,13 @@ def _check_inputs(ctx: RunContext, selected: list[str]) -> None:
                 )
 
 
-def plan_pipeline(config: RunConfig, stages: list[str] | None = None, out_dir: Path | None = None) -> dict[str, Any]:
+def plan_pipeline(
+    config: RunConfig, stages: list[str] | None = None, out_dir: Path | None = None
+) -> dict[str, Any]:
     """What a run would do, without loading any model."""
     ctx = RunContext(config, Path(out_dir or config.run.out_dir))
     ctx.registry.check_strict()
+    ctx.validate_plugins()
     plan: dict[str, Any] = {
         "run_dir": str(ctx.run_dir),
         "seed": ctx.seed,
@@ -54,10 +59,13 @@ def plan_pipeline(config: RunConfig, stages: list[str] | None = None, out_dir: P
     return plan
 
 
-def run_pipeline(config: RunConfig, stages: list[str] | None = None, out_dir: Path | None = None) -> dict[str, Any]:
+def run_pipeline(
+    config: RunConfig, stages: list[str] | None = None, out_dir: Path | None = None
+) -> dict[str, Any]:
     """Run the selected stages; each stage resumes from what the run directory already holds."""
     ctx = RunContext(config, Path(out_dir or config.run.out_dir))
     ctx.registry.check_strict()
+    ctx.validate_plugins()
     selected = _selected(config, stages)
     missing = [s for s in selected if not STAGES[s].available]
     if missing:
@@ -67,14 +75,15 @@ def run_pipeline(config: RunConfig, stages: list[str] | None = None, out_dir: Pa
             f"available stages: {have}",
         )
     modules = {name: load_stage(name) for name in selected}
-    for name, module in modules.items():  # validate every section before any work starts
+    for module in modules.values():  # validate every section before any work starts
         if hasattr(module, "validate"):
             module.validate(ctx)
     _check_inputs(ctx, selected)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(ctx.path("config.toml"), dump_toml(config))
     plugins = [
-        {"plugin": s.plugin, "distribution": s.distribution, "version": s.version} for s in ctx.registry.sources
+        {"plugin": s.plugin, "distribution": s.distribution, "version": s.version}
+        for s in ctx.registry.sources
     ]
     manifest = Manifest.open(ctx.run_dir, seed=ctx.seed, plugins=plugins)
     results: dict[str, Any] = {}

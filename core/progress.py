@@ -23,7 +23,9 @@ def is_quiet() -> bool:
     return _quiet
 
 
-def progress(iterable: Iterable[Any] | None = None, *, total: int | None = None, desc: str = "", **kw: Any) -> Any:
+def progress(
+    iterable: Iterable[Any] | None = None, *, total: int | None = None, desc: str = "", **kw: Any
+) -> Any:
     """A tqdm bar on stderr; ``disable`` when quiet."""
     return tqdm(iterable, total=total, desc=desc, file=sys.stderr, disable=_quiet, dynamic_ncols=True, **kw)
 

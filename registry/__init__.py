@@ -11,7 +11,6 @@ from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-
 from tailorgen.errors import PluginError
 from tailorgen.registry.hookspecs import ROLE_HOOKS, hookimpl
 from tailorgen.registry.manager import ENTRY_POINT_GROUP, LoadError, PluginEntry, PluginSource

@@ -10,7 +10,6 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
-
 from tailorgen.errors import PluginError
 from tailorgen.registry import hookspecs
 from tailorgen.registry.roles import ROLE_BASES, PluginBase
@@ -105,7 +104,7 @@ def _validate(role: str, cls: Any) -> str | None:
 
 def _collect(pm: pluggy.PluginManager, found: Discovery, by_plugin: dict[str, PluginSource]) -> None:
     for role, hook_name in hookspecs.ROLE_HOOKS.items():
-        table = found.entries.setdefault(role, {})
+        found.entries.setdefault(role, {})
         for impl in getattr(pm.hook, hook_name).get_hookimpls():
             source = by_plugin[impl.plugin_name]
 

@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 import click
-
 from tailorgen.errors import TailorgenError
 from tailorgen.progress import set_quiet
 

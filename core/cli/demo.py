@@ -8,7 +8,6 @@ from importlib import resources
 from pathlib import Path
 
 import click
-
 from tailorgen.cli.run import stage_list
 from tailorgen.config import load_config
 from tailorgen.pipeline import run_pipeline
@@ -18,7 +17,9 @@ __all__ = ["default_models_dir", "demo", "demo_models"]
 
 
 def default_models_dir() -> Path:
-    cache = os.environ.get("TAILORGEN_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    cache = (
+        os.environ.get("TAILORGEN_CACHE") or os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    )
     base = Path(cache) if os.environ.get("TAILORGEN_CACHE") else Path(cache) / "tailorgen"
     return base / "demo-models"
 
@@ -34,7 +35,9 @@ def demo_models(directory: Path) -> None:
 
 
 @click.command()
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True)
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), default=Path("runs/demo"), show_default=True
+)
 @click.option("--stages", help="Comma-separated stages (default: every stage examples/tiny.toml lists).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value.")
 @click.option(

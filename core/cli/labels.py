@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-
 from tailorgen.labels import list_presets, load_label_set
 
 __all__ = ["labels"]
@@ -24,8 +23,10 @@ def labels(spec: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(label_set.model_dump(mode="json"), indent=2))
         return
-    click.echo(f"{label_set.name}: {len(label_set.seen)} seen, {len(label_set.unseen)} unseen, "
-               f"{len(label_set.labels) - len(label_set.used)} unused")
+    click.echo(
+        f"{label_set.name}: {len(label_set.seen)} seen, {len(label_set.unseen)} unseen, "
+        f"{len(label_set.labels) - len(label_set.used)} unused"
+    )
     click.echo(f"unseen: {', '.join(label_set.unseen)}")
     if label_set.confusable:
         click.echo("never together: " + ", ".join(f"{a}/{b}" for a, b in label_set.confusable))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import click
-
 from tailorgen.registry import ROLES, get_registry
 
 __all__ = ["plugins"]

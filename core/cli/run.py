@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import click
-
 from tailorgen.config import load_config
 from tailorgen.pipeline import plan_pipeline, run_pipeline
 
@@ -21,9 +20,13 @@ def stage_list(value: str | None) -> list[str] | None:
 @click.argument("config_path", metavar="CONFIG", type=click.Path(path_type=Path))
 @click.option("--stages", help="Comma-separated stages to run (default: the config's run.stages).")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help="Override a config value.")
-@click.option("--out", "out_dir", type=click.Path(path_type=Path), help="Run directory (default: run.out_dir).")
+@click.option(
+    "--out", "out_dir", type=click.Path(path_type=Path), help="Run directory (default: run.out_dir)."
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan (plugins, models, counts); load no model.")
-def run(config_path: Path, stages: str | None, overrides: tuple[str, ...], out_dir: Path | None, dry_run: bool) -> None:
+def run(
+    config_path: Path, stages: str | None, overrides: tuple[str, ...], out_dir: Path | None, dry_run: bool
+) -> None:
     """Run the stages of the pipeline described by CONFIG (a TOML file)."""
     config = load_config(config_path, overrides)
     if dry_run:

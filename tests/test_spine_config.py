@@ -1,0 +1,74 @@
+"""Run config: TOML + env + --set precedence and one-line errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tailorgen.config import load_config, parse_overrides
+from tailorgen.errors import ConfigError
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "run.toml"
+    path.write_text(
+        'labels = "coco-48-17"\n[run]\nseed = 3\nout_dir = "${CONFIG_DIR}/out"\n'
+        '[generate]\nquota = 4\n[generator]\nplugin = "diffusers"\noptions = { steps = 4 }\n'
+    )
+    return path
+
+
+def test_file_values_and_config_dir_expansion(config_file: Path) -> None:
+    config = load_config(config_file)
+    assert config.run.seed == 3
+    assert config.run.out_dir == config_file.parent / "out"
+    assert config.generator is not None
+    assert config.generator.options == {"steps": 4}
+
+
+def test_precedence_set_over_env_over_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TAILORGEN_RUN__SEED", "7")
+    monkeypatch.setenv("TAILORGEN_GENERATE__QUOTA", "8")
+    config = load_config(config_file, ["generate.quota=9"])
+    assert config.run.seed == 7
+    assert config.generate["quota"] == 9
+    assert config.generator is not None
+    assert config.generator.options["steps"] == 4  # untouched nested value survives the merge
+
+
+def test_set_parses_toml_values() -> None:
+    assert parse_overrides(["a.b=3", "a.c=true", "d=hello", 'e=["x", "y"]']) == {
+        "a": {"b": 3, "c": True},
+        "d": "hello",
+        "e": ["x", "y"],
+    }
+    with pytest.raises(ConfigError, match="key.subkey=value"):
+        parse_overrides(["novalue"])
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ('labels = "coco-48-17"\n[run]\nsed = 1\n', r"run\.sed: Extra inputs.*allowed keys under run: name"),
+        (
+            'labels = "coco-48-17"\n[run]\nseed = "x"\n',
+            r"run\.seed: Input should be a valid integer.*got 'x'",
+        ),
+        ('labels = "coco-48-17"\n[run]\nstages = ["gen"]\n', r"unknown stage\(s\) gen.*stages are: prompts"),
+        ("labels = \n", r"not valid TOML"),
+        ('labels = "${NOPE_NOT_SET}"\n', r"NOPE_NOT_SET.*not set"),
+        ("[run]\nseed = 1\n", r"labels: Field required"),
+    ],
+)
+def test_bad_config_names_file_and_key(tmp_path: Path, body: str, expected: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(body)
+    with pytest.raises(ConfigError, match=expected) as info:
+        load_config(path)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_file() -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config("does/not/exist.toml")
