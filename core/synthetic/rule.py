@@ -1,0 +1,59 @@
+"""The acceptance rule of the CLIP filter as config options, applied to a batch of CLIP logits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from tailorgen.labels import LabelSet
+    from torch import Tensor
+
+__all__ = ["AcceptanceRule", "Judgement"]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """Filter outcome for a batch: v per label, verdict per image, the labels each image carries."""
+
+    v: Tensor
+    accepted: list[bool]
+    labels: list[list[str]]
+
+
+class AcceptanceRule(BaseModel):
+    """METHOD.md step 4: ``strict`` (the paper's COCO rule) or ``loose`` (its NUS-WIDE rule)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rule: Literal["strict", "loose"] = Field("strict", description="strict (COCO) or loose (NUS-WIDE).")
+    threshold: float = Field(0.5, ge=0, le=1, description="strict: every target needs v above this.")
+    top_k: int = Field(7, ge=1, description="loose: every target must rank in the top-k by v.")
+    extra_threshold: float = Field(0.1, ge=0, le=1, description="loose: top-k non-targets above this join.")
+
+    def judge(
+        self, u: Tensor, targets: Tensor, names: list[str], labels: LabelSet | None = None
+    ) -> Judgement:
+        """Grouping softmax of logits ``u`` (B, C) for columns ``names``, then this rule."""
+        from tailorgen.scoring import accept_loose, accept_strict, grouping_softmax
+
+        v = grouping_softmax(u.float(), targets)
+        if self.rule == "strict":
+            accepted = accept_strict(v, targets, threshold=self.threshold).tolist()
+            chosen = [[n for n, t in zip(names, row, strict=True) if t] for row in targets.tolist()]
+            return Judgement(v, accepted, chosen)
+        verdict = accept_loose(
+            v, targets, top_k=self.top_k, extra_threshold=self.extra_threshold, parents=labels, names=names
+        )
+        assert verdict.labels is not None
+        return Judgement(v, verdict.accepted.tolist(), verdict.labels)
+
+    def describe(self) -> str:
+        if self.rule == "strict":
+            return f"strict: the top-|Y| labels by grouping-softmax v are exactly the targets, each v > {self.threshold}"
+        return (
+            f"loose: every target in the top-{self.top_k} by grouping-softmax v; top-{self.top_k} non-targets "
+            f"with v > {self.extra_threshold} become extra labels, plus parent labels"
+        )
