@@ -1,0 +1,27 @@
+"""pytest plugin for tailorgen and its plugin authors: ``-p tailorgen.testing.pytest_plugin``.
+
+Offers the session-scoped ``demo_models`` fixture (the tiny offline models, built once per session)
+and forces Hugging Face offline mode so a test can never download a real model by accident.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+__all__ = ["demo_models", "pytest_configure"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def demo_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """``{"sd", "clip-vit", "clip-rn", "lm", "coco"} -> directory`` of the tiny random models."""
+    from tailorgen.testing.demo import ensure_demo_models
+
+    return ensure_demo_models(tmp_path_factory.mktemp("demo-models") / "models")
