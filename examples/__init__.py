@@ -1,0 +1,1 @@
+"""Example run configs (data: ``tiny.toml`` for the offline demo, paper presets)."""

@@ -1,0 +1,127 @@
+"""``hf-chat`` prompt writer: any transformers chat/instruct causal LM (Hub id or local directory).
+
+Sampling is seeded per request, not per batch: each row draws its tokens with its own generator
+(:class:`RowSampler`), so a label set gets the same reply whichever sets share its batch, and a
+resumed run writes what an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from tailorgen.errors import TailorgenError
+from tailorgen.progress import progress
+from tailorgen.prompting.request import PromptRequest
+from tailorgen.registry import hookimpl
+from tailorgen.registry.roles import PromptWriter
+
+__all__ = ["DEFAULT_INSTRUCTION", "HFChatOptions", "HFChatWriter"]
+
+#: the paper's instruction (Llama-2-7b-chat); fields: count, labels, label_list, min_words
+DEFAULT_INSTRUCTION = (
+    "Write {count} different one-phrase descriptions of a scene that contains {labels}. "
+    "Every description must mention {label_list}, be one phrase of at least {min_words} words, "
+    "and describe a different scene. Write one description per line."
+)
+_FIELDS = {"count", "labels", "label_list", "min_words"}
+
+
+class HFChatOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field("meta-llama/Llama-2-7b-chat-hf", description="Hub id or local directory of a chat LM.")
+    revision: str | None = Field(None, description="Hub revision (branch, tag or commit) to pin.")
+    instruction: str = Field(
+        DEFAULT_INSTRUCTION, description=f"User message template; fields: {', '.join(sorted(_FIELDS))}."
+    )
+    system_prompt: str | None = Field(None, description="Optional system message.")
+    temperature: float = Field(0.6, gt=0)
+    top_p: float = Field(0.9, gt=0, le=1)
+    max_new_tokens: int = Field(512, ge=1)
+    batch_size: int = Field(8, ge=1, description="Label sets generated together.")
+    device: str = Field("auto", description="'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...")
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    trust_remote_code: bool = Field(
+        False, description="Run code shipped with the model (only if you trust it)."
+    )
+
+    @field_validator("instruction")
+    @classmethod
+    def _known_fields(cls, value: str) -> str:
+        try:
+            used = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+        except ValueError as exc:
+            raise ValueError(
+                f"instruction is not a valid template: {exc} (write literal braces as {{{{ }}}})"
+            ) from None
+        unknown = used - _FIELDS
+        if unknown:
+            raise ValueError(f"instruction uses unknown field(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
+        return value
+
+
+def instruction_for(options: HFChatOptions, request: PromptRequest) -> str:
+    """The user message for one request (two labels are joined with "next to", as in the paper)."""
+    return options.instruction.format(
+        count=request.count,
+        labels=" next to ".join(request.labels),
+        label_list=", ".join(request.labels[:-1]) + " and " + request.labels[-1]
+        if len(request.labels) > 1
+        else request.labels[0],
+        min_words=request.min_words,
+    )
+
+
+class HFChatWriter(PromptWriter):
+    """Asks a transformers chat LM for scene descriptions (temperature/top-p sampling, batched)."""
+
+    name: ClassVar[str] = "hf-chat"
+    description: ClassVar[str] = "A transformers chat LM (default Llama-2-7b-chat) writes the prompts."
+    Options: ClassVar[type[BaseModel]] = HFChatOptions
+    #: options that do not change the text written (left out of the resume fingerprint)
+    runtime_options: ClassVar[frozenset[str]] = frozenset({"device", "batch_size"})
+    options: HFChatOptions
+
+    def __init__(self, options: BaseModel | None = None) -> None:
+        super().__init__(options)
+        self._loaded: tuple[Any, Any] | None = None
+
+    def _load(self) -> tuple[Any, Any]:
+        if self._loaded is None:
+            from tailorgen.plugins.hf_chat_model import load_chat_model
+
+            self._loaded = load_chat_model(self.options)
+        return self._loaded
+
+    def write(self, requests: list[PromptRequest]) -> list[list[str]]:
+        from tailorgen.plugins.hf_chat_model import generate_replies
+
+        model, tokenizer = self._load()
+        replies: list[list[str]] = []
+        size = self.options.batch_size
+        with progress(total=len(requests), desc="hf-chat", unit="set", leave=False) as bar:
+            for start in range(0, len(requests), size):
+                batch = requests[start : start + size]
+                prompts = [self._chat(tokenizer, request) for request in batch]
+                texts = generate_replies(model, tokenizer, prompts, [r.seed for r in batch], self.options)
+                replies.extend([text] for text in texts)
+                bar.update(len(batch))
+        return replies
+
+    def _chat(self, tokenizer: Any, request: PromptRequest) -> str:
+        messages = [{"role": "user", "content": instruction_for(self.options, request)}]
+        if self.options.system_prompt:
+            messages.insert(0, {"role": "system", "content": self.options.system_prompt})
+        if not getattr(tokenizer, "chat_template", None):
+            raise TailorgenError(
+                f"model {self.options.model!r} has no chat template",
+                "use a chat/instruct model, or give its tokenizer a chat_template",
+            )
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+
+
+@hookimpl
+def register_prompt_writers(register):  # type: ignore[no-untyped-def]
+    register(HFChatWriter)
