@@ -71,11 +71,19 @@ class Discriminator(PluginBase):
 
 
 class FusionHead(PluginBase):
-    """Modifies a classifier's image tower in place; returns the parameters it added."""
+    """Modifies a classifier's image tower in place; returns the parameters it added.
+
+    The classifier freezes the tower, then calls ``attach`` once while it is built (also when a saved
+    classifier is loaded, before its weights are read), so the head must be deterministic in its
+    options. Rules: add submodules without renaming the tower's own parameters (pretrained weights
+    are loaded by name afterwards); start as (near) identity so the pretrained output is kept;
+    return only the new parameters, which train with the fusion learning rate. Examples: the
+    ``global-branch`` reference head, an adapter or LoRA on the bottleneck convolutions.
+    """
 
     @abc.abstractmethod
     def attach(self, visual: Any) -> list[Any]:
-        """Attach to ``visual`` (an open_clip image tower) and return the new trainable parameters."""
+        """Attach to ``visual`` (an open_clip ModifiedResNet image tower) and return the new trainable parameters."""
 
 
 class Dataset(PluginBase):

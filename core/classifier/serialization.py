@@ -1,0 +1,105 @@
+"""Loading a saved classifier safely: safetensors only, a complete config, clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tailorgen.errors import TailorgenError
+
+__all__ = ["REQUIRED_CONFIG_KEYS", "LoadingMixin"]
+
+REQUIRED_CONFIG_KEYS = ("clip_config", "label_names")
+_WEIGHTS = "model.safetensors"
+_HINT = "point it at a folder written by Classifier.save_pretrained (the train stage's classifier/)"
+
+
+def _weights_file(model_id: str, **download: Any) -> str:
+    folder = Path(model_id)
+    if folder.is_dir():
+        if not (folder / _WEIGHTS).is_file():
+            found = ", ".join(
+                sorted(p.name for p in folder.iterdir() if p.suffix in {".bin", ".pt", ".pth", ".ckpt"})
+            )
+            raise TailorgenError(
+                f"classifier {model_id}: no {_WEIGHTS}"
+                + (f" (found {found}; pickled weights are refused)" if found else ""),
+                _HINT,
+            )
+        return str(folder / _WEIGHTS)
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
+
+    try:
+        return hf_hub_download(repo_id=model_id, filename=_WEIGHTS, **download)
+    except EntryNotFoundError:
+        raise TailorgenError(
+            f"classifier {model_id}: the repo has no {_WEIGHTS} (pickled weights are refused)", _HINT
+        ) from None
+
+
+class LoadingMixin:
+    """``from_pretrained`` that refuses pickles and incomplete configs with a TailorgenError."""
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | Path, **kwargs: Any) -> Any:
+        from huggingface_hub.errors import HfHubHTTPError, HFValidationError, OfflineModeIsEnabled
+
+        source = str(pretrained_model_name_or_path)
+        path = Path(source).expanduser()
+        if path.exists() and not path.is_dir():
+            raise TailorgenError(f"classifier {source} is a file, not a folder", _HINT)
+        if not path.is_dir() and (source.startswith((".", "/", "~")) or source.count("/") != 1):
+            raise TailorgenError(f"classifier {source}: no such folder (and not a Hub repo id)", _HINT)
+        try:
+            return super().from_pretrained(str(path) if path.is_dir() else source, **kwargs)  # type: ignore[misc]
+        except (HfHubHTTPError, HFValidationError, OfflineModeIsEnabled) as exc:
+            raise TailorgenError(
+                f"cannot fetch classifier {source!r}: {exc}", "check the repo id and network"
+            ) from None
+        except ValueError as exc:  # malformed config.json
+            raise TailorgenError(f"classifier {source}: unreadable config.json ({exc})", _HINT) from None
+
+    @classmethod
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: str | None,
+        cache_dir: Any,
+        force_download: bool,
+        local_files_only: bool,
+        token: Any,
+        map_location: str = "cpu",
+        strict: bool = True,
+        **model_kwargs: Any,
+    ) -> Any:
+        import safetensors.torch
+        from safetensors import SafetensorError
+
+        lacking = [key for key in REQUIRED_CONFIG_KEYS if not model_kwargs.get(key)]
+        if lacking:
+            raise TailorgenError(
+                f"classifier {model_id}: config.json is missing or lacks {', '.join(lacking)}", _HINT
+            )
+        weights = _weights_file(
+            model_id,
+            revision=revision,
+            cache_dir=cache_dir,
+            force_download=force_download,
+            local_files_only=local_files_only,
+            token=token,
+        )
+        try:
+            model = cls(**model_kwargs)
+        except (KeyError, TypeError) as exc:
+            raise TailorgenError(
+                f"classifier {model_id}: config.json does not describe a model ({exc})", _HINT
+            ) from None
+        try:
+            safetensors.torch.load_model(model, weights, strict=strict, device=map_location)
+        except (RuntimeError, SafetensorError, OSError) as exc:
+            raise TailorgenError(
+                f"classifier {model_id}: weights do not match config.json ({exc})", _HINT
+            ) from None
+        return model.eval()
