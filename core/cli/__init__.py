@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "run": "tailorgen.cli.run:run",
     "demo": "tailorgen.cli.demo:demo",
     "demo-models": "tailorgen.cli.demo:demo_models",
+    "publish": "tailorgen.cli.publish:publish",
+    "hub": "tailorgen.cli.hub:hub",
 }
 
 

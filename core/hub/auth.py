@@ -1,0 +1,82 @@
+"""Hub credentials: the standard login or ``HF_TOKEN``, checked before any work, never shown.
+
+Every Hub call goes through :func:`hub_call`, which turns client errors into one-line
+``TailorgenError``s with the token scrubbed from the text (an error message is output too).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterator
+
+from tailorgen.errors import TailorgenError
+
+__all__ = ["hub_call", "offline_mode", "require_token", "scrub"]
+
+_LOGIN_HINT = "run `hf auth login` or set HF_TOKEN to a token with write access"
+_TOKENISH = re.compile(r"\b(?:hf_|api_)[A-Za-z0-9]{8,}\b|(?i:bearer)\s+\S+")
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """The HTTP library's connection errors (``httpx2`` for huggingface_hub 2.x, ``requests`` before)."""
+    import importlib
+
+    found = []
+    for module, name in (("httpx2", "HTTPError"), ("httpx", "HTTPError"), ("requests", "RequestException")):
+        with contextlib.suppress(ImportError):
+            found.append(getattr(importlib.import_module(module), name))
+    return tuple(found)
+
+
+def offline_mode() -> bool:
+    """Offline as ``huggingface_hub`` sees it (read at its import) or as the environment says now."""
+    from huggingface_hub import constants
+
+    flag = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE") or ""
+    return constants.is_offline_mode() or flag.strip().upper() in {"1", "ON", "YES", "TRUE"}
+
+
+def require_token(action: str) -> str:
+    """The user's token for ``action``; a one-line error when offline or not logged in."""
+    if offline_mode():
+        raise TailorgenError(
+            f"cannot {action}: Hugging Face Hub offline mode is on (HF_HUB_OFFLINE=1)",
+            "unset HF_HUB_OFFLINE to upload",
+        )
+    from huggingface_hub import get_token
+
+    token = get_token()
+    if not token:
+        raise TailorgenError(f"cannot {action}: no Hugging Face token found", _LOGIN_HINT)
+    return token
+
+
+def scrub(text: str, token: str | None = None) -> str:
+    """``text`` without the token (and without anything that looks like one)."""
+    if token:
+        text = text.replace(token, "***")
+    return _TOKENISH.sub("***", text)
+
+
+@contextlib.contextmanager
+def hub_call(what: str, token: str | None = None) -> Iterator[None]:
+    """Run Hub client calls; their failures become a scrubbed one-line ``TailorgenError``."""
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    try:
+        yield
+    except TailorgenError:
+        raise
+    except OfflineModeIsEnabled:
+        raise TailorgenError(f"{what}: Hugging Face Hub offline mode is on", "unset HF_HUB_OFFLINE") from None
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = _LOGIN_HINT if status in {401, 403} else "check the repo id and your network"
+        raise TailorgenError(scrub(f"{what} failed: {first}", token), hint) from None
+    except (OSError, ValueError, RuntimeError, *_transport_errors()) as exc:  # connection errors, bad answers
+        raise TailorgenError(
+            scrub(f"{what} failed: {type(exc).__name__}: {exc}", token), "check the repo id and your network"
+        ) from None

@@ -1,0 +1,143 @@
+"""The model card of a published classifier, generated from its run directory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tailorgen.hub.card_text import (
+    eval_dataset,
+    eval_metrics,
+    generation_section,
+    labels_section,
+    metrics_table,
+)
+from tailorgen.hub.run_facts import RunFacts
+from tailorgen.hub.usage import onnx_usage, python_usage
+
+__all__ = ["TAGS", "base_model_id", "model_card"]
+
+TAGS = ["tailorgen", "zero-shot", "multi-label", "synthetic-data", "image-classification", "clip"]
+
+_LIMITATIONS = """\
+- The unseen labels were learned from synthetic images only: accuracy on real photos depends on how
+  well the diffusion model renders them, and labels it draws poorly stay weak.
+- CLIP's and the diffusion model's biases carry over (their training data, their notion of a label).
+- `forward` scores the labels above with cached text features; other label names work through
+  `Classifier.score(images, names)` but were never checked against data.
+- Probabilities are not calibrated: choose a threshold per label on data from your own domain."""
+
+
+def base_model_id(backbone: str) -> str | None:
+    """The Hub id of the CLIP checkpoint a classifier started from (``None`` for a local folder)."""
+    if backbone.startswith("hf-hub:"):
+        return backbone.removeprefix("hf-hub:").split("@")[0] or None
+    name, _, tag = backbone.partition(":")
+    if not tag or backbone.startswith("local-dir:"):
+        return None
+    try:
+        import open_clip
+
+        hub_id = open_clip.get_pretrained_cfg(name, tag).get("hf_hub", "")
+    except Exception:  # an unknown name: the card just has no base model
+        return None
+    return hub_id.strip("/") or None
+
+
+def _card_data(facts: RunFacts, repo_id: str, dataset_repo: str | None, base_model: str | None) -> Any:
+    from huggingface_hub import EvalResult, ModelCardData
+
+    name, split = eval_dataset(facts)
+    results = [
+        EvalResult(
+            task_type="image-classification",
+            task_name="Zero-shot multi-label image classification",
+            dataset_type=name,
+            dataset_name=name,
+            dataset_split=split,
+            metric_type=metric.split("/")[-1],
+            metric_name=metric,
+            metric_value=value,
+        )
+        for metric, value in eval_metrics(facts)
+    ]
+    labels = facts.label_set
+    return ModelCardData(
+        library_name="tailorgen",
+        pipeline_tag="image-classification",
+        tags=TAGS,
+        license="apache-2.0",
+        base_model=base_model,
+        datasets=[dataset_repo] if dataset_repo else None,
+        model_name=repo_id.rsplit("/", maxsplit=1)[-1],
+        eval_results=results or None,
+        # tailorgen's own keys: how `tailorgen hub list` shows the label set without downloads
+        label_set={"name": labels.name, "seen": labels.seen, "unseen": labels.unseen},
+    )
+
+
+def model_card(
+    facts: RunFacts,
+    repo_id: str,
+    *,
+    dataset_repo: str | None = None,
+    text_encoder_repo: str | None = None,
+    has_onnx: bool = False,
+) -> Any:
+    from huggingface_hub import ModelCard
+
+    backbone = str(facts.classifier_config.get("backbone") or "")
+    base_model = base_model_id(backbone)
+    data = _card_data(facts, repo_id, dataset_repo, base_model)
+    labels = facts.label_set
+    name, split = eval_dataset(facts)
+    started = (
+        f"[{base_model}](https://huggingface.co/{base_model})" if base_model else f"`{backbone or 'CLIP'}`"
+    )
+    data_link = (
+        f" The training images are published as [{dataset_repo}](https://huggingface.co/datasets/{dataset_repo})."
+        if dataset_repo
+        else ""
+    )
+    body = f"""
+# {repo_id.rsplit("/", maxsplit=1)[-1]}
+
+A zero-shot multi-label image classifier for {len(labels.names)} labels ({len(labels.unseen)} of them
+unseen: no real annotated image was used for them), trained with
+[tailorgen](https://github.com/tailorgen/tailorgen) on tailored synthetic images. It is a DualCoOp-style
+CLIP classifier (learned positive/negative prompt contexts, fusion head
+`{facts.classifier_config.get("fusion_head", "none")}`) on the frozen CLIP checkpoint {started}.{data_link}
+
+## Labels
+
+{labels_section(facts)}
+
+## Evaluation
+
+On `{name}` ({split} split):
+
+{metrics_table(eval_metrics(facts))}
+
+## How the training data were generated
+
+{generation_section(facts, text_encoder_repo)}
+
+## How to use
+
+{python_usage(repo_id)}
+{onnx_usage(repo_id) if has_onnx else ""}
+## Limitations
+
+{_LIMITATIONS}
+
+## Citation
+
+```bibtex
+@article{{zhang2024tailored,
+  title   = {{Diverse and Tailored Image Generation for Zero-shot Multi-label Classification}},
+  author  = {{Zhang, Kaixin and Yuan, Zhixiang and Huang, Tao}},
+  journal = {{Knowledge-Based Systems}},
+  year    = {{2024}}
+}}
+```
+"""
+    return ModelCard(f"---\n{data.to_yaml()}\n---\n{body}")

@@ -1,0 +1,161 @@
+"""Publish a run to the loopback Hub, load it back with from_pretrained, read its card, find it by label."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from hub_helpers import LABELS, SEEN, TOKEN, UNSEEN, USER, build_classifier, cli, make_run
+from tailorgen.testing.hub_server import HubServer
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
+    with HubServer(tokens={TOKEN: USER}, home=tmp_path_factory.mktemp("hf-home")) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory, demo_models: dict[str, Path]) -> Path:
+    return make_run(tmp_path_factory.mktemp("run") / "run", demo_models["clip-rn"])
+
+
+@pytest.fixture(scope="module")
+def published(hub: HubServer, run_dir: Path) -> dict[str, Any]:
+    from tailorgen.hub import publish
+
+    with hub.client_env(token=TOKEN):
+        return publish(
+            run_dir,
+            f"{USER}/tiny",
+            dataset_repo_id=f"{USER}/tiny-data",
+            text_encoder_repo_id=f"{USER}/tiny-te",
+        )
+
+
+def _images() -> torch.Tensor:
+    return torch.randn(3, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+
+
+def _predict(model: Any) -> torch.Tensor:
+    with torch.no_grad():
+        return model(_images())
+
+
+def test_publish_then_from_pretrained_gives_identical_predictions(
+    hub: HubServer, run_dir: Path, published: dict[str, Any]
+) -> None:
+    from tailorgen.classifier import Classifier
+
+    local = Classifier.from_pretrained(run_dir / "classifier")
+    assert published["model"]["files"] == [
+        "README.md",
+        "config.json",
+        "eval.json",
+        "labels.json",
+        "model.safetensors",
+    ]
+    with hub.client_env(token=None):  # anyone can download a public model
+        remote = Classifier.from_pretrained(f"{USER}/tiny")
+    assert remote.label_names == LABELS
+    assert remote.seen == SEEN
+    assert remote.unseen == UNSEEN
+    assert torch.equal(_predict(remote), _predict(local))
+
+
+def test_revision_pins_a_commit(
+    hub: HubServer, run_dir: Path, tmp_path: Path, demo_models: dict[str, Path]
+) -> None:
+    from tailorgen.classifier import Classifier
+    from tailorgen.hub import publish
+
+    run = shutil.copytree(run_dir, tmp_path / "run")
+    with hub.client_env(token=TOKEN):
+        first = publish(run, f"{USER}/pinned")["model"]["commit"]
+        before = _predict(Classifier.from_pretrained(f"{USER}/pinned"))
+        torch.manual_seed(123)  # retrain: other weights, same repo
+        shutil.rmtree(run / "classifier")
+        build_classifier(demo_models["clip-rn"], run / "classifier")
+        with torch.no_grad():
+            retrained = Classifier.from_pretrained(run / "classifier")
+            retrained.prompt.ctx_pos.mul_(-1)
+            retrained.save_pretrained(run / "classifier")
+        second = publish(run, f"{USER}/pinned", commit_message="retrained")["model"]["commit"]
+        assert second != first
+        pinned = _predict(Classifier.from_pretrained(f"{USER}/pinned", revision=first))
+        latest = _predict(Classifier.from_pretrained(f"{USER}/pinned"))
+    assert torch.equal(pinned, before)
+    assert not torch.allclose(latest, before)
+    assert hub.store.repos[("model", f"{USER}/pinned")].resolve("main").summary == "retrained"
+
+
+def test_model_card_carries_the_metadata(hub: HubServer, published: dict[str, Any]) -> None:
+    from huggingface_hub import ModelCard
+
+    with hub.client_env(token=None):
+        card = ModelCard.load(f"{USER}/tiny")
+    data = card.data
+    assert data.library_name == "tailorgen"
+    assert data.pipeline_tag == "image-classification"
+    assert {"zero-shot", "multi-label", "synthetic-data", "tailorgen"} <= set(data.tags)
+    assert data.datasets == [f"{USER}/tiny-data"]
+    assert data.label_set == {"name": "pets-and-things", "seen": SEEN, "unseen": UNSEEN}
+    results = {r.metric_name: r.metric_value for r in data.eval_results}
+    assert results == {"zsl/mAP": 0.41, "zsl/F1@3": 0.37, "gzsl/mAP": 0.22}  # n_images is not a metric
+    assert {r.dataset_split for r in data.eval_results} == {"test"}
+    text = card.text
+    assert "| zsl/mAP | 0.41 |" in text
+    assert "**6 of 8** generated images (75.0%)" in text  # 2 of the 8 images were rejected
+    assert "| bicycle | 4 | 5 | 80.0% |" in text
+    assert '`diffusers` (model = "stabilityai/stable-diffusion-2", steps = 4)' in text
+    assert 'rule = "strict"' in text
+    assert f"tailorgen predict {USER}/tiny" in text
+    assert "onnxruntime" not in text  # no ONNX file was published
+    assert f"[{USER}/tiny-te](https://huggingface.co/{USER}/tiny-te)" in text
+    assert "## Limitations" in text
+
+
+def test_base_model_names_the_clip_checkpoint() -> None:
+    from tailorgen.hub.model_card import base_model_id
+
+    assert base_model_id("RN50:openai") == "timm/resnet50_clip.openai"
+    assert base_model_id("hf-hub:timm/resnet50_clip.openai") == "timm/resnet50_clip.openai"
+    assert base_model_id("local-dir:/models/clip") is None
+
+
+def test_text_encoder_repo_is_in_diffusers_layout(
+    hub: HubServer, run_dir: Path, published: dict[str, Any]
+) -> None:
+    from huggingface_hub import ModelCard
+    from transformers import CLIPTextModel
+
+    with hub.client_env(token=None):
+        encoder = CLIPTextModel.from_pretrained(f"{USER}/tiny-te", subfolder="text_encoder")
+        card = ModelCard.load(f"{USER}/tiny-te")
+    local = CLIPTextModel.from_pretrained(run_dir / "finetune" / "text_encoder")
+    for (name, a), (_, b) in zip(encoder.state_dict().items(), local.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    assert card.data.base_model == "stabilityai/stable-diffusion-2"
+    assert card.data.library_name == "diffusers"
+    assert (
+        'StableDiffusionPipeline.from_pretrained("stabilityai/stable-diffusion-2", text_encoder=' in card.text
+    )
+
+
+def test_hub_list_finds_models_by_label(hub: HubServer, published: dict[str, Any]) -> None:
+    found = cli(hub, "hub", "list", "--json", token=None)
+    assert found.returncode == 0, found.stderr
+    models = {m["repo_id"]: m for m in json.loads(found.stdout)}
+    assert f"{USER}/tiny-te" not in models  # tagged tailorgen, but not a classifier
+    assert models[f"{USER}/tiny"]["unseen"] == UNSEEN
+    text = cli(hub, "hub", "list", "--search", "tiny", "--label", "Umbrella", token=None)
+    assert text.returncode == 0, text.stderr
+    assert f"{USER}/tiny  4 labels (2 seen, 2 unseen)" in text.stdout
+    assert "unseen: bicycle, umbrella" in text.stdout
+    none = cli(hub, "hub", "list", "--label", "giraffe", "--json", token=None)
+    assert json.loads(none.stdout) == []
