@@ -1,0 +1,163 @@
+"""Stage ``generate``: prompts -> images -> CLIP filter, in rounds, into ``synthetic/`` (imagefolder).
+
+Resumable (a killed run, SIGKILL included, reruns to the same files) and distributed (the same
+command under ``torchrun --nproc_per_node N`` splits every round's batches across processes).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from tailorgen.context import RunContext
+from tailorgen.distributed import processes
+from tailorgen.io import atomic_write_json, atomic_write_text
+from tailorgen.progress import echo
+from tailorgen.synthetic.card import CardFacts, render_card
+from tailorgen.synthetic.dataset import label_report, write_dataset
+from tailorgen.synthetic.plan import PromptPool, RoundBudget, Tally
+from tailorgen.synthetic.rounds import Drawer, run_rounds
+from tailorgen.synthetic.rule import AcceptanceRule
+from tailorgen.synthetic.specs import FINETUNED_TEXT_ENCODER, discriminator_spec, fingerprint, generator_spec
+from tailorgen.synthetic.store import ImageStore
+
+__all__ = ["Settings", "plan", "run", "validate"]
+
+
+class Settings(BaseModel):
+    """The ``[generate]`` section (models are configured in ``[generator]`` and ``[discriminator]``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    quota: int = Field(200, ge=1, description="Accepted images wanted per unseen label.")
+    max_attempts_per_label: int | None = Field(
+        None,
+        ge=1,
+        description="Attempt budget per label (images whose label set holds it); default 10 x quota.",
+    )
+    expected_acceptance: float = Field(0.5, gt=0, le=1, description="Acceptance guess that sizes round 0.")
+    min_acceptance: float = Field(
+        0.05, gt=0, le=1, description="Floor of the measured rate that sizes later rounds."
+    )
+    max_rounds: int = Field(20, ge=1, description="Stop after this many rounds even if labels are short.")
+    batch_size: int | None = Field(
+        None, ge=1, description="Images per batch (default: the generator's batch_size)."
+    )
+    keep_rejected: bool = Field(
+        False, description="Also keep rejected images (listed with accepted = false)."
+    )
+    use_finetuned_text_encoder: bool = Field(
+        True, description=f"Draw with RUN/{FINETUNED_TEXT_ENCODER} when the run has one."
+    )
+
+    def budget(self) -> RoundBudget:
+        return RoundBudget(
+            quota=self.quota,
+            max_attempts=self.max_attempts_per_label or 10 * self.quota,
+            expected_acceptance=self.expected_acceptance,
+            min_acceptance=self.min_acceptance,
+        )
+
+
+def validate(ctx: RunContext) -> None:
+    settings: Settings = ctx.settings("generate", Settings)
+    ctx.validated_options(
+        "generator", generator_spec(ctx, settings.use_finetuned_text_encoder)[0], "generator"
+    )
+    ctx.validated_options("discriminator", discriminator_spec(ctx), "discriminator")
+
+
+def plan(ctx: RunContext) -> dict[str, Any]:
+    """What the stage would do (reads prompts.jsonl if present; loads no model)."""
+    settings: Settings = ctx.settings("generate", Settings)
+    spec, encoder = generator_spec(ctx, settings.use_finetuned_text_encoder)
+    out: dict[str, Any] = {
+        "quota": settings.quota,
+        "attempt_budget_per_label": settings.budget().max_attempts,
+        "generator": spec.plugin,
+        "discriminator": ctx.plugin_spec("discriminator").plugin,
+        "text_encoder": str(encoder) if encoder else "stock",
+        "labels": ctx.labels.unseen,
+    }
+    prompts = ctx.path("prompts.jsonl")
+    if prompts.exists():
+        pool = PromptPool.load(prompts, ctx.labels)
+        out["label_sets"] = len(pool.sets)
+        out["labels_without_prompts"] = [n for n in ctx.labels.unseen if not pool.sets_with(n)]
+        wanted = [settings.budget().wanted(n, Tally()) for n in ctx.labels.unseen if pool.sets_with(n)]
+        out["round_0_images"] = sum(wanted)
+    return out
+
+
+def _columns(ctx: RunContext, pool: PromptPool) -> list[str]:
+    """Score columns: every unseen label, plus any other label a prompt's label set names."""
+    used = pool.labels()
+    return [n for n in ctx.labels.names if n in ctx.labels.unseen or n in used]
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    settings: Settings = ctx.settings("generate", Settings)
+    procs = processes()
+    pool = PromptPool.load(ctx.path("prompts.jsonl"), ctx.labels)
+    gen_spec, encoder = generator_spec(ctx, settings.use_finetuned_text_encoder)
+    disc_spec = discriminator_spec(ctx)
+    generator = ctx.create("generator", spec=gen_spec)
+    discriminator = ctx.create("discriminator", spec=disc_spec)
+    rule = discriminator.options if isinstance(discriminator.options, AcceptanceRule) else AcceptanceRule()
+    root = ctx.path("synthetic")
+    store = ImageStore(
+        root, procs.rank, fingerprint(generator, discriminator, encoder), settings.keep_rejected
+    )
+    store.prepare(procs.is_main)
+    procs.barrier()
+    targets = ctx.labels.unseen
+    names = _columns(ctx, pool)
+    batch_size = settings.batch_size or getattr(generator.options, "batch_size", 8)
+    items, rounds = run_rounds(
+        Drawer(generator, discriminator, rule, ctx.labels, names),
+        store,
+        pool,
+        targets,
+        settings.budget(),
+        max_rounds=settings.max_rounds,
+        batch_size=batch_size,
+        seed_for=ctx.seed_for,
+        procs=procs,
+    )
+    records = [store.done(item) for item in items]
+    report = label_report(targets, pool, records, settings.budget())  # type: ignore[arg-type]
+    summary = {
+        "images": sum(1 for r in records if r and store.needs_file(r)),
+        "accepted": sum(1 for r in records if r and r["accepted"]),
+        "attempts": len(records),
+        "rounds": rounds,
+        "labels_short": [row["label"] for row in report if row["status"] != "quota met"],
+        "text_encoder": str(encoder) if encoder else "stock",
+    }
+    if procs.is_main:
+        write_dataset(root, items, store)
+        atomic_write_json(root / "report.json", {"summary": summary, "labels": report})
+        facts = CardFacts(
+            label_set=ctx.labels.name,
+            labels=targets,
+            generator={"plugin": generator.name, **generator.options.model_dump(mode="json")},
+            discriminator={"plugin": discriminator.name, **discriminator.options.model_dump(mode="json")},
+            rule=rule.describe(),
+            text_encoder=f"fine-tuned, from {encoder}" if encoder else "the pipeline's own (not fine-tuned)",
+            seed=ctx.seed,
+            report=report,
+            images=summary["images"],
+            accepted=summary["accepted"],
+            attempts=summary["attempts"],
+            rounds=rounds,
+            tailorgen_version=version("tailorgen"),
+        )
+        atomic_write_text(root / "README.md", render_card(facts))
+        for row in report:
+            if row["status"] != "quota met":
+                echo(
+                    f"[generate] {row['label']}: {row['accepted']}/{row['quota']} accepted ({row['status']})"
+                )
+    procs.barrier()
+    return summary

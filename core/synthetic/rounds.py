@@ -1,0 +1,121 @@
+"""The generation loop: plan a round, draw and judge its batches (this process's share), repeat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from tailorgen.distributed import Processes
+from tailorgen.errors import TailorgenError
+from tailorgen.labels import LabelSet
+from tailorgen.progress import echo, progress
+from tailorgen.synthetic.plan import Item, PromptPool, RoundBudget, Tally, plan_round
+from tailorgen.synthetic.rule import AcceptanceRule
+from tailorgen.synthetic.store import ImageStore
+
+__all__ = ["Drawer", "run_rounds"]
+
+
+@dataclass
+class Drawer:
+    """Draws a batch of items with the generator and judges it with the discriminator."""
+
+    generator: Any
+    discriminator: Any
+    rule: AcceptanceRule
+    labels: LabelSet
+    #: the label names every image is scored against (the score matrix columns)
+    names: list[str]
+
+    def draw(self, batch: list[Item]) -> tuple[list[dict[str, Any]], list[Any]]:
+        import torch
+
+        images = self.generator.generate([it.prompt for it in batch], [it.seed for it in batch])
+        u = torch.as_tensor(self.discriminator.score(images, self.names)).float().cpu()
+        targets = torch.tensor(
+            [[name in it.targets for name in self.names] for it in batch], dtype=torch.bool
+        )
+        judged = self.rule.judge(u, targets, self.names, self.labels)
+        records = [
+            {
+                "id": it.id,
+                "file_name": it.file_name,
+                "labels": judged.labels[i],
+                "targets": list(it.targets),
+                "accepted": judged.accepted[i],
+                "prompt": it.prompt,
+                "seed": it.seed,
+                "round": it.round,
+                "scores": {
+                    n: round(float(x), 6) for n, x in zip(self.names, judged.v[i].tolist(), strict=True)
+                },
+                "clip_logits": {
+                    n: round(float(x), 4) for n, x in zip(self.names, u[i].tolist(), strict=True)
+                },
+            }
+            for i, it in enumerate(batch)
+        ]
+        return records, images
+
+
+def _draw_missing(drawer: Drawer, store: ImageStore, batch: list[Item]) -> None:
+    # The whole batch is redrawn even when only some items are missing: the same batch
+    # composition gives bit-identical images (batched kernels round differently per batch size).
+    todo = {it.id for it in batch if store.done(it) is None}
+    if not todo:
+        return
+    records, images = drawer.draw(batch)
+    keep = [i for i, record in enumerate(records) if record["id"] in todo]
+    store.save([records[i] for i in keep], [images[i] for i in keep])
+
+
+def run_rounds(
+    drawer: Drawer,
+    store: ImageStore,
+    pool: PromptPool,
+    targets: list[str],
+    budget: RoundBudget,
+    *,
+    max_rounds: int,
+    batch_size: int,
+    seed_for: Callable[..., int],
+    procs: Processes,
+) -> tuple[list[Item], int]:
+    """Run rounds until no label needs (or may spend) more attempts; return all items and rounds run."""
+    items: list[Item] = []
+    rounds = 0
+    for round_no in range(max_rounds):
+        tally = Tally.of(_records(store, items))
+        planned = plan_round(
+            pool, targets, tally, budget, round_no=round_no, first_id=len(items), seed_for=seed_for
+        )
+        if not planned:
+            break
+        rounds += 1
+        items += planned
+        store.refresh(planned)
+        batches = [planned[i : i + batch_size] for i in range(0, len(planned), batch_size)]
+        mine = [batches[b] for b in procs.mine(len(batches))]
+        if procs.is_main:
+            short = sum(1 for label in targets if budget.wanted(label, tally))
+            echo(f"[generate] round {round_no}: {len(planned)} images for {short} label(s) short of quota")
+            mine = progress(mine, desc=f"round {round_no}", unit="batch")
+        for batch in mine:
+            _draw_missing(drawer, store, batch)
+        procs.barrier()
+        store.refresh(planned)
+    return items, rounds
+
+
+def _records(store: ImageStore, items: list[Item]) -> list[dict[str, Any]]:
+    records = []
+    for item in items:
+        record = store.done(item)
+        if record is None:
+            raise TailorgenError(
+                f"generate: no valid record for image {item.file_name} after its round",
+                "a process may have died; rerun the same command to resume",
+            )
+        records.append(record)
+    return records

@@ -1,0 +1,113 @@
+"""The on-disk state of a generation: image files plus one append-only journal per process.
+
+An image is written to a temp file and renamed into place; only then is its record appended to the
+process's journal. A record therefore always points at a complete file, and an item without a
+valid record is simply redone (its bytes are a function of the plan, so a redo rewrites the same
+file). Journals live in ``synthetic/.journal/`` (hidden: not part of the data set).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+from typing import Any
+
+from tailorgen.io import append_jsonl, atomic_write_bytes, read_jsonl
+from tailorgen.synthetic.plan import Item
+
+__all__ = ["ImageStore", "png_bytes"]
+
+JOURNAL_DIR = ".journal"
+
+
+def png_bytes(image: Any) -> bytes:
+    """Deterministic PNG bytes (no timestamps or text chunks)."""
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="PNG", compress_level=6)
+    return buffer.getvalue()
+
+
+def _decodes(data: bytes) -> bool:
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.load()
+    except (OSError, SyntaxError, ValueError):
+        return False
+    return True
+
+
+class ImageStore:
+    """Images and journal records under ``root`` (the ``synthetic/`` folder), for process ``rank``."""
+
+    def __init__(self, root: Path, rank: int, digest: str, keep_rejected: bool) -> None:
+        self.root = root
+        self.journal = root / JOURNAL_DIR / f"rank-{rank:05d}.jsonl"
+        self.digest = digest
+        self.keep_rejected = keep_rejected
+        self._verified: dict[int, dict[str, Any]] = {}
+
+    def prepare(self, is_main: bool) -> None:
+        """Cut a torn last journal line. The main process also removes temp files a kill left behind
+        and ``metadata.jsonl``, whose presence says the data set is complete."""
+        read_jsonl(self.journal, repair=True)
+        if is_main:
+            (self.root / "metadata.jsonl").unlink(missing_ok=True)
+            for tmp in (self.root / "images").glob(".*.tmp"):
+                tmp.unlink(missing_ok=True)
+
+    def needs_file(self, record: dict[str, Any]) -> bool:
+        return bool(record["accepted"]) or self.keep_rejected
+
+    def _matches(self, item: Item, record: dict[str, Any]) -> bool:
+        return (
+            record.get("digest") == self.digest
+            and record.get("seed") == item.seed
+            and record.get("prompt") == item.prompt
+            and tuple(record.get("targets", ())) == item.targets
+        )
+
+    def _file_ok(self, record: dict[str, Any]) -> bool:
+        if not self.needs_file(record):
+            return True
+        if "file_name" not in record:
+            return False
+        path = self.root / record["file_name"]
+        data = path.read_bytes() if path.is_file() else b""
+        return hashlib.sha256(data).hexdigest() == record.get("sha256") and _decodes(data)
+
+    def refresh(self, items: list[Item]) -> None:
+        """Reload every process's journal; keep, per planned item, a record whose file checks out."""
+        records: dict[int, list[dict[str, Any]]] = {}
+        for journal in sorted((self.root / JOURNAL_DIR).glob("rank-*.jsonl")):
+            for record in read_jsonl(journal):
+                records.setdefault(record.get("id", -1), []).append(record)
+        for item in items:
+            known = self._verified.get(item.id)
+            if known is not None and self._matches(item, known):
+                continue
+            self._verified.pop(item.id, None)
+            for record in reversed(records.get(item.id, [])):
+                if self._matches(item, record) and self._file_ok(record):
+                    self._verified[item.id] = record
+                    break
+
+    def done(self, item: Item) -> dict[str, Any] | None:
+        record = self._verified.get(item.id)
+        return record if record is not None and self._matches(item, record) else None
+
+    def save(self, records: list[dict[str, Any]], images: list[Any]) -> None:
+        """Write the images the records need (atomically), then append the records to the journal."""
+        for record, image in zip(records, images, strict=True):
+            record["digest"] = self.digest
+            if self.needs_file(record):
+                data = png_bytes(image)
+                atomic_write_bytes(self.root / record["file_name"], data)
+                record["sha256"] = hashlib.sha256(data).hexdigest()
+            else:
+                record.pop("file_name", None)
+        append_jsonl(self.journal, records)
+        for record in records:
+            self._verified[record["id"]] = record
