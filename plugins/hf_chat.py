@@ -37,12 +37,14 @@ class HFChatOptions(BaseModel):
         DEFAULT_INSTRUCTION, description=f"User message template; fields: {', '.join(sorted(_FIELDS))}."
     )
     system_prompt: str | None = Field(None, description="Optional system message.")
-    temperature: float = Field(0.6, gt=0)
-    top_p: float = Field(0.9, gt=0, le=1)
-    max_new_tokens: int = Field(512, ge=1)
+    temperature: float = Field(0.6, gt=0, description="Sampling temperature (paper: 0.6).")
+    top_p: float = Field(0.9, gt=0, le=1, description="Nucleus sampling top-p (paper: 0.9).")
+    max_new_tokens: int = Field(512, ge=1, description="Most tokens generated per reply.")
     batch_size: int = Field(8, ge=1, description="Label sets generated together.")
     device: str = Field("auto", description="'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...")
-    dtype: Literal["auto", "float32", "float16", "bfloat16"] = "auto"
+    dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(
+        "auto", description="Weights dtype (auto: float16 on CUDA, else float32)."
+    )
     trust_remote_code: bool = Field(
         False, description="Run code shipped with the model (only if you trust it)."
     )

@@ -208,3 +208,16 @@ def test_ensure_demo_models_refuses_a_foreign_directory(
         demo_module.ensure_demo_models(tmp_path)
     assert (tmp_path / "mine.txt").read_text() == "keep me"
     assert calls == []
+
+
+def test_rn_clip_residual_branches_are_alive(demo_models: dict[str, Path]) -> None:
+    """open_clip zero-initialises bn3; the tiny RN must not have dead bottlenecks (fusion heads sit there)."""
+    import open_clip
+    import torch
+
+    visual = open_clip.create_model(f"local-dir:{demo_models['clip-rn']}").visual.eval()
+    x = torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    before = visual(x)
+    with torch.no_grad():
+        visual.layer2[0].conv2.weight.mul_(2.0)
+    assert not torch.allclose(visual(x), before)

@@ -19,7 +19,7 @@ from tailorgen.testing.tiny_sd import build_sd_pipeline
 __all__ = ["DEMO_MODELS_VERSION", "build_demo_models", "ensure_demo_models"]
 
 #: bump whenever a builder changes what it writes: caches with another version are rebuilt
-DEMO_MODELS_VERSION = 1
+DEMO_MODELS_VERSION = 2
 _MARKER = "tailorgen-demo-models.json"
 
 _BUILDERS: dict[str, Callable[[Path], Path]] = {

@@ -50,6 +50,13 @@ def build_open_clip(directory: str | Path, arch: Literal["vit", "rn"] = "vit", s
     model_cfg = open_clip_config(arch)
     torch.manual_seed(seed)
     model = open_clip.CLIP(**model_cfg)
+    if arch == "rn":
+        # open_clip zero-initialises every bottleneck's last BatchNorm (bn3), which makes each
+        # residual branch a no-op: a trained RN50 has no such dead blocks, so give them unit scale.
+        with torch.no_grad():
+            for name, param in model.visual.named_parameters():
+                if name.endswith("bn3.weight"):
+                    param.fill_(1.0)
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     # The same two files open_clip's own `save_for_hf` writes (minus the HF tokenizer, which
