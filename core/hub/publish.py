@@ -48,6 +48,7 @@ def publish(
     text_encoder_repo_id: str | None = None,
     include_rejected: bool = False,
     parquet_threshold: int = 2000,
+    parquet_shard_size: int = 1000,
     revision: str | None = None,
     commit_message: str | None = None,
 ) -> dict[str, Any]:
@@ -75,6 +76,7 @@ def publish(
                 model_repo=repo_id,
                 include_rejected=include_rejected,
                 parquet_threshold=parquet_threshold,
+                shard_size=parquet_shard_size,
             )
         files = stage_model(
             facts,
