@@ -87,15 +87,16 @@ def collect_sets(
         pending = [s for s in states if len(s.accepted) < count]
         if not pending:
             break
+        path = "ask" if attempt == 0 else "re-ask"
         _ask(
             writer,
             writer_name,
-            "ask" if attempt == 0 else "re-ask",
-            attempt,
             pending,
             validator,
-            count,
-            seed_for,
+            path=path,
+            attempt=attempt,
+            count=count,
+            seed_for=seed_for,
         )
     short = [s for s in states if len(s.accepted) < count]
     if fill is not None and short:

@@ -51,7 +51,6 @@ _INVARIANT = frozenset(
         "species",
         "scissors",
         "skis",
-        "glasses",
         "pants",
         "jeans",
         "shorts",

@@ -156,6 +156,10 @@ def run(ctx: RunContext) -> dict[str, Any]:
     if store.dropped:
         echo(f"[prompts] dropped {store.dropped} records of label sets an interrupted run left unfinished")
     todo = [(key, labels) for key, labels in sets if key not in store]
+    if len(todo) < len(sets):
+        echo(
+            f"[prompts] {len(sets) - len(todo)} of {len(sets)} label sets already written; {len(todo)} to go"
+        )
     validator = PromptValidator(ctx.labels, settings.min_words, settings.max_words, settings.near_duplicate)
     if todo:
         spec = ctx.plugin_spec("prompt_writer")

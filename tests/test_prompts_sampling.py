@@ -1,0 +1,52 @@
+"""Label-set sampling: exhaustive sets, confusable pairs, determinism and coverage."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+
+import pytest
+from tailorgen.errors import ConfigError
+from tailorgen.labels import load_label_set
+from tailorgen.sampling import LabelSetSampler
+
+COCO = load_label_set("coco-48-17")
+
+
+def test_exhaustive_coco_48_17_has_149_sets() -> None:
+    sets = LabelSetSampler(COCO, k=2).exhaustive()
+    assert len(sets) == 149
+    assert sum(len(s) == 1 for s in sets) == 17
+    assert len(set(sets)) == 149
+    assert all(set(s) <= set(COCO.unseen) for s in sets)
+    assert not any(COCO.are_confusable(a, b) for s in sets for a, b in itertools.combinations(s, 2))
+    order = COCO.names
+    assert all(list(s) == sorted(s, key=order.index) for s in sets)
+
+
+def test_sampling_is_seeded_even_and_never_confusable() -> None:
+    draws = LabelSetSampler(COCO, k=2, seed=3).sample(340)
+    assert draws == LabelSetSampler(COCO, k=2, seed=3).sample(340)
+    assert draws != LabelSetSampler(COCO, k=2, seed=4).sample(340)
+    assert not any(COCO.are_confusable(a, b) for s in draws for a, b in itertools.combinations(s, 2))
+    uses = Counter(name for s in draws for name in s)
+    assert set(uses) == set(COCO.unseen)
+    assert max(uses.values()) - min(uses.values()) <= 2
+    assert 1 <= sum(len(s) == 1 for s in draws) < 80  # duplicate draws give singles, but rarely
+
+
+def test_sample_distinct_stops_at_the_number_of_sets() -> None:
+    sampler = LabelSetSampler(COCO, k=2, seed=0)
+    assert len(set(sampler.sample_distinct(40))) == 40
+    assert len(sampler.sample_distinct(10_000)) == 149
+
+
+def test_k3_exhaustive_and_errors() -> None:
+    labels = load_label_set({"labels": ["a", "b", "c", "d"], "confusable": [["a", "b"]]})
+    sets = LabelSetSampler(labels, k=3).exhaustive()
+    assert len(sets) == 4 + 5 + 2  # singles, pairs without (a, b), triples without a and b together
+    with pytest.raises(ConfigError, match="k=0"):
+        LabelSetSampler(labels, k=0)
+    seen_only = load_label_set({"labels": [{"name": "x", "split": "seen"}]})
+    with pytest.raises(ConfigError, match="no unseen labels"):
+        LabelSetSampler(seen_only)
