@@ -84,6 +84,8 @@ class Classifier(
         **config: Any,
     ) -> Classifier:
         """A fresh classifier on an open_clip backbone (name + ``pretrained`` tag, ``local-dir:``, ``hf-hub:``)."""
+        if backbone.startswith(("local-dir:", "hf-hub:")):
+            pretrained = None  # the schema names the weights too
         clip, clip_config, preprocess = load_backbone(backbone, pretrained)
         model = cls(
             clip_config=clip_config,

@@ -1,0 +1,29 @@
+"""Batched, no-grad scoring of a labelled image set (validation during training, evaluation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+__all__ = ["predict"]
+
+
+@torch.no_grad()
+def predict(
+    model: Any, dataset: Any, label_names: list[str], *, batch_size: int = 64, num_workers: int = 0
+) -> torch.Tensor:
+    """(N, C) probabilities of ``label_names`` for every image of ``dataset`` (its eval transform is set)."""
+    from tailorgen.progress import progress
+
+    was_training = model.training
+    model.eval()
+    dataset.transform = model.transform()
+    device = next(model.parameters()).device
+    text = model.text_features_for(label_names)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers)
+    out = []
+    for images, _ in progress(loader, desc="scoring", unit="batch", leave=False):
+        out.append(model.logits(images.to(device), text).softmax(dim=1)[:, 1].float().cpu())
+    model.train(was_training)
+    return torch.cat(out) if out else torch.zeros(0, len(label_names))

@@ -1,0 +1,194 @@
+"""The classifier's training loop: phases of (data, label names) per epoch, SGD + cosine, accelerate.
+
+One epoch runs every phase once, in order (the paper's ``alternate`` mode: real images with the
+loss on seen labels, then synthetic images with the loss on unseen labels; ``proxyless``: synthetic
+only). The cosine schedule is stepped once per epoch. Validation picks the best epoch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from tailorgen.classifier.checkpoints import TrainCheckpoints
+from tailorgen.classifier.loss import softmax_asymmetric_loss
+from tailorgen.io import append_jsonl
+from tailorgen.progress import echo, progress
+from torch import nn
+
+__all__ = ["FitConfig", "Phase", "TrainStep", "fit"]
+
+
+@dataclass
+class Phase:
+    """One pass over ``dataset`` per epoch, with the loss on ``label_names`` (its target columns)."""
+
+    name: str
+    dataset: Any
+    label_names: list[str]
+
+
+@dataclass
+class FitConfig:
+    epochs: int
+    batch_size: int
+    lr_context: float
+    lr_fusion: float
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    mixed_precision: str = "no"
+    num_workers: int = 0
+    gamma_neg: float = 2.0
+    gamma_pos: float = 1.0
+    loss_clip: float = 0.05
+    loss_weight: float = 0.01
+
+
+class TrainStep(nn.Module):
+    """The classifier's training forward (logits for a label subset), as a module DDP can wrap."""
+
+    def __init__(self, classifier: nn.Module) -> None:
+        super().__init__()
+        self.classifier = classifier
+
+    def forward(self, images: torch.Tensor, label_names: list[str]) -> torch.Tensor:
+        model = self.classifier
+        return model.logits(images, model.text_features_for(label_names))
+
+
+def _seed_worker(worker_id: int) -> None:
+    import random
+
+    import numpy as np
+
+    seed = torch.initial_seed() % 2**32  # set per worker by the loader's seeded generator
+    random.seed(seed)
+    np.random.seed(seed)
+
+
+def _optimizer(model: Any, config: FitConfig) -> torch.optim.SGD:
+    groups = [
+        {"params": params, "lr": lr}
+        for params, lr in (
+            (model.context_parameters(), config.lr_context),
+            (model.fusion_parameters(), config.lr_fusion),
+        )
+        if params
+    ]
+    return torch.optim.SGD(groups, momentum=config.momentum, weight_decay=config.weight_decay)
+
+
+def fit(
+    model: Any,
+    phases: list[Phase],
+    config: FitConfig,
+    *,
+    checkpoints: TrainCheckpoints,
+    seed_for: Callable[..., int],
+    validate: Callable[[Any], float] | None = None,
+    log_path: Any = None,
+) -> dict[str, Any]:
+    """Train ``model``'s contexts and fusion head in place; leaves the best epoch's weights loaded."""
+    from accelerate import Accelerator
+
+    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=config.mixed_precision)
+    main = accelerator.is_main_process
+    sgd = _optimizer(model, config)
+    # Not prepared by accelerate: its wrapper would step the schedule once per process.
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(sgd, T_max=config.epochs)
+    record = checkpoints.load(model, sgd, scheduler) or {}
+    start = int(record.get("epoch", 0))
+    best, best_epoch = record.get("best_metric"), record.get("best_epoch")
+    if start:
+        echo(f"[train] resuming after epoch {start}/{config.epochs}")
+    step_module, optimizer = accelerator.prepare(TrainStep(model), sgd)
+    loop = _Loop(accelerator, step_module, optimizer, config, seed_for)
+    for epoch in range(start, config.epochs):
+        model.train()
+        losses = {p.name: _run_phase(loop, p, epoch) for p in phases}
+        lrs = [group["lr"] for group in sgd.param_groups]
+        scheduler.step()
+        model.eval()
+        metric = validate(model) if validate is not None and main else None
+        if main:
+            if validate is None or (metric is not None and (best is None or metric > best)):
+                best, best_epoch = metric, epoch + 1  # without validation the last epoch is kept
+                checkpoints.save_best(model)
+            checkpoints.save(
+                epoch + 1, model, sgd, scheduler, {"best_metric": best, "best_epoch": best_epoch}
+            )
+            entry = {
+                "epoch": epoch + 1,
+                "loss": losses,
+                "lr": lrs,
+                "val_map": metric,
+                "best_epoch": best_epoch,
+            }
+            if log_path is not None:
+                append_jsonl(log_path, [entry])
+            shown = ", ".join(f"{k} loss {v:.4f}" for k, v in losses.items() if v is not None)
+            echo(
+                f"[train] epoch {epoch + 1}/{config.epochs}: {shown}"
+                + (f", val mAP {metric:.2f}" if metric is not None else "")
+            )
+        accelerator.wait_for_everyone()
+    checkpoints.load_best(model)
+    model.eval()
+    return {
+        "epochs": config.epochs,
+        "best_epoch": best_epoch,
+        "best_val_map": best,
+        "processes": accelerator.num_processes,
+    }
+
+
+@dataclass
+class _Loop:
+    """What every training pass uses."""
+
+    accelerator: Any
+    step_module: Any
+    optimizer: Any
+    config: FitConfig
+    seed_for: Callable[..., int]
+
+
+def _run_phase(loop: _Loop, phase: Phase, epoch: int) -> float | None:
+    """One pass over ``phase``; returns its mean loss (None if it had no batch)."""
+    accelerator, config, seed_for = loop.accelerator, loop.config, loop.seed_for
+    generator = torch.Generator().manual_seed(seed_for("train", "shuffle", phase.name, epoch))
+    loader = torch.utils.data.DataLoader(
+        phase.dataset,
+        batch_size=config.batch_size,
+        shuffle=True,
+        generator=generator,
+        num_workers=config.num_workers,
+        worker_init_fn=_seed_worker,
+        pin_memory=torch.cuda.is_available(),
+        drop_last=False,
+    )
+    loader = accelerator.prepare_data_loader(loader)
+    # Augmentation in the main process draws from the global RNG: seed it per epoch, phase and rank.
+    torch.manual_seed(seed_for("train", "augment", phase.name, epoch, accelerator.process_index))
+    total, count = 0.0, 0
+    main = accelerator.is_main_process
+    bar = progress(loader, desc=f"epoch {epoch + 1} {phase.name}", unit="batch") if main else loader
+    for images, targets in bar:
+        logits = loop.step_module(images, phase.label_names)
+        loss = softmax_asymmetric_loss(
+            logits,
+            targets,
+            gamma_neg=config.gamma_neg,
+            gamma_pos=config.gamma_pos,
+            clip=config.loss_clip,
+            weight=config.loss_weight,
+        )
+        loop.optimizer.zero_grad(set_to_none=True)
+        accelerator.backward(loss)
+        loop.optimizer.step()
+        total, count = total + float(loss.detach()), count + 1
+        if main:
+            bar.set_postfix(loss=f"{total / count:.4f}")
+    return total / count if count else None

@@ -1,0 +1,277 @@
+"""Stage ``train``: the DualCoOp-style classifier on synthetic (and optionally real) images.
+
+Modes: ``alternate`` (the paper: per epoch, one pass over real images of the seen labels with the
+loss on seen labels, then one over the synthetic images with the loss on unseen labels) and
+``proxyless`` (synthetic only). Model selection uses a validation split that is not the test split.
+Writes ``train/checkpoints/``, ``train/log.jsonl`` and ``classifier/`` (``Classifier.save_pretrained``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from tailorgen.config import PluginSpec
+from tailorgen.context import RunContext
+from tailorgen.errors import ConfigError, TailorgenError
+from tailorgen.progress import echo
+
+__all__ = ["Settings", "plan", "run", "validate"]
+
+#: settings that may change between a run and its resumption
+_RESUMABLE_CHANGES = {"num_workers", "keep_checkpoints", "val_batch_size"}
+
+
+class Settings(BaseModel):
+    """``[train]``: METHOD.md step 6 defaults (COCO: batch 32, lr_context 0.002; NUS-WIDE: 96, 0.0005)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: Literal["alternate", "proxyless"] = Field(
+        "alternate",
+        description="alternate real seen-label and synthetic unseen-label passes, or synthetic only",
+    )
+    backbone: str = Field(
+        "RN50", description="open_clip ModifiedResNet CLIP: name, hf-hub:<repo> or local-dir:<path>"
+    )
+    pretrained: str | None = Field(
+        "openai", description="pretrained tag for a named backbone (ignored by schemas)"
+    )
+    n_ctx: int = Field(64, ge=1, description="learned context tokens per prompt (positive and negative)")
+    epochs: int = Field(50, ge=1, description="training epochs (the cosine schedule spans them)")
+    batch_size: int = Field(32, ge=1, description="images per step and process")
+    lr_context: float = Field(0.002, gt=0, description="SGD learning rate of the prompt contexts")
+    lr_fusion: float = Field(1e-4, gt=0, description="SGD learning rate of the fusion head")
+    momentum: float = Field(0.9, ge=0, description="SGD momentum")
+    weight_decay: float = Field(5e-4, ge=0, description="SGD weight decay")
+    randaugment: bool = Field(True, description="RandAugment on training images")
+    cutout: float = Field(0.5, ge=0, le=1, description="probability of Cutout (random erasing) per image")
+    mixed_precision: Literal["auto", "no", "fp16", "bf16"] = Field(
+        "auto", description="auto: bf16 (or fp16) on GPU, none on CPU"
+    )
+    num_workers: int = Field(4, ge=0, description="data loader worker processes")
+    real_dataset: str | None = Field(None, description="[datasets.<key>] with real images of the seen labels")
+    real_split: str = Field("train", description="split of real_dataset to train on")
+    synthetic_dataset: str | None = Field(
+        None, description="[datasets.<key>] of synthetic images (default: this run's synthetic/ folder)"
+    )
+    synthetic_split: str = Field("train", description="split of the synthetic data set")
+    val_dataset: str | None = Field(
+        None, description="[datasets.<key>] for model selection (default: real_dataset)"
+    )
+    val_split: str = Field("val", description="validation split (never the evaluation's test split)")
+    val_labels: Literal["unseen", "all", "seen"] = Field(
+        "unseen", description="labels whose mAP selects the model"
+    )
+    val_batch_size: int = Field(64, ge=1, description="images per validation batch")
+    gamma_neg: float = Field(2.0, ge=0, description="asymmetric loss focusing on negatives")
+    gamma_pos: float = Field(1.0, ge=0, description="asymmetric loss focusing on positives")
+    loss_clip: float = Field(0.05, ge=0, lt=1, description="asymmetric loss probability margin on negatives")
+    loss_weight: float = Field(0.01, gt=0, description="loss multiplier")
+    keep_checkpoints: int = Field(1, ge=1, description="epoch checkpoints to keep")
+
+
+def _fusion_spec(ctx: RunContext) -> PluginSpec:
+    return ctx.config.fusion_head or PluginSpec(plugin="global-branch")
+
+
+def _dataset_spec(ctx: RunContext, key: str, what: str) -> PluginSpec:
+    spec = ctx.config.datasets.get(key)
+    if spec is None:
+        have = ", ".join(ctx.config.datasets) or "none"
+        raise ConfigError(
+            f"config {ctx.config.path}: train.{what} = {key!r} has no [datasets.{key}] section",
+            f"data sets configured: {have}",
+        )
+    return spec
+
+
+def _val_key(settings: Settings) -> str | None:
+    return settings.val_dataset or settings.real_dataset
+
+
+def validate(ctx: RunContext) -> None:
+    settings: Settings = ctx.settings("train", Settings)
+    if settings.mode == "alternate" and not settings.real_dataset:
+        raise ConfigError(
+            f"config {ctx.config.path}: train.mode = 'alternate' needs train.real_dataset",
+            'name a [datasets.<key>] with real seen-label images, or set train.mode = "proxyless"',
+        )
+    for what in ("real_dataset", "synthetic_dataset", "val_dataset"):
+        if (key := getattr(settings, what)) is not None:
+            ctx.validated_options("dataset", _dataset_spec(ctx, key, what), f"datasets.{key}")
+    evaluation = ctx.config.evaluate
+    if _val_key(settings) is not None and (_val_key(settings), settings.val_split) == (
+        evaluation.get("dataset"),
+        evaluation.get("split", "test"),
+    ):
+        raise ConfigError(
+            f"config {ctx.config.path}: train.val_split {settings.val_split!r} is the evaluation's test split",
+            "select the model on another split (e.g. val) so the test score stays unbiased",
+        )
+    ctx.validated_options("fusion_head", _fusion_spec(ctx), "fusion_head")
+
+
+def plan(ctx: RunContext) -> dict[str, Any]:
+    settings: Settings = ctx.settings("train", Settings)
+    phases = (["real"] if settings.mode == "alternate" else []) + ["synthetic"]
+    return {
+        "mode": settings.mode,
+        "phases_per_epoch": phases,
+        "epochs": settings.epochs,
+        "backbone": settings.backbone,
+        "fusion_head": _fusion_spec(ctx).plugin,
+        "labels": len(ctx.labels.used),
+        "validation": f"{_val_key(settings)}:{settings.val_split}" if _val_key(settings) else None,
+        "output": str(ctx.path("classifier")),
+    }
+
+
+def _load(ctx: RunContext, key: str | None, split: str, names: list[str], what: str) -> Any:
+    """A data set split with targets over ``names``; ``key`` None means this run's synthetic/ folder."""
+    if key is None:
+        root = ctx.path("synthetic")
+        if not (root / "metadata.jsonl").is_file():
+            raise TailorgenError(f"no synthetic data set at {root}", "run the generate stage first")
+        dataset = ctx.registry.create("dataset", "imagefolder", {"root": root})
+    else:
+        dataset = ctx.create("dataset", f"datasets.{key}", _dataset_spec(ctx, key, what))
+    return dataset.load(split, names, ctx.labels)
+
+
+def _fingerprint(ctx: RunContext, settings: Settings) -> str:
+    synthetic = ctx.path("synthetic", "metadata.jsonl")
+    parts = {
+        "seed": ctx.seed,
+        "settings": settings.model_dump(exclude=_RESUMABLE_CHANGES),
+        "fusion_head": _fusion_spec(ctx).model_dump(),
+        "datasets": {k: v.model_dump() for k, v in ctx.config.datasets.items()},
+        "labels": [ctx.labels.seen, ctx.labels.unseen, ctx.labels.used],
+        "synthetic": hashlib.sha256(synthetic.read_bytes()).hexdigest() if synthetic.is_file() else None,
+    }
+    text = json.dumps(parts, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _mixed_precision(choice: str) -> str:
+    import torch
+
+    if choice != "auto":
+        return choice
+    if not torch.cuda.is_available():
+        return "no"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def _validator(ctx: RunContext, settings: Settings) -> Any:
+    """mAP over the chosen labels on the validation split (images with at least one of them)."""
+    key = _val_key(settings)
+    if key is None:
+        echo("[train] no validation data set: keeping the last epoch")
+        return None
+    labels = ctx.labels
+    names = {"unseen": labels.unseen, "seen": labels.seen, "all": labels.used}[settings.val_labels]
+    data = _load(ctx, key, settings.val_split, names, "val_dataset")
+    keep = (data.targets.sum(dim=1) > 0).nonzero().flatten().tolist()
+    if not keep:
+        echo(
+            f"[train] {key}:{settings.val_split} has no image of the {settings.val_labels} labels: keeping the last epoch"
+        )
+        return None
+    from tailorgen.classifier.inference import predict
+    from tailorgen.labeled_images import LabeledImages
+    from tailorgen.metrics import mean_average_precision
+
+    subset = LabeledImages([data.paths[i] for i in keep], data.targets[keep], names)
+
+    def score(model: Any) -> float:
+        scores = predict(model, subset, names, batch_size=settings.val_batch_size)
+        return float(mean_average_precision(scores.numpy(), subset.targets.numpy()))
+
+    return score
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    import torch
+    from tailorgen.classifier import Classifier
+    from tailorgen.classifier.augment import train_transform
+    from tailorgen.classifier.checkpoints import TrainCheckpoints
+    from tailorgen.classifier.training import FitConfig, Phase, fit
+
+    settings: Settings = ctx.settings("train", Settings)
+    validate(ctx)
+    labels = ctx.labels
+    final = ctx.path("classifier")
+    checkpoints = TrainCheckpoints(
+        ctx.path("train", "checkpoints"), _fingerprint(ctx, settings), settings.keep_checkpoints
+    )
+    if (final / "model.safetensors").is_file() and checkpoints.latest() == settings.epochs:
+        echo(f"[train] {final} is complete ({settings.epochs} epochs); nothing to do")
+        return {"classifier": str(final), "epochs": settings.epochs, "already_done": True}
+
+    fusion = _fusion_spec(ctx)
+    torch.manual_seed(ctx.seed_for("train", "init"))  # the initial prompt contexts and fusion weights
+    model = Classifier.build(
+        settings.backbone,
+        labels.used,
+        fusion_head=fusion.plugin,
+        fusion_options=fusion.options,
+        n_ctx=settings.n_ctx,
+        pretrained=settings.pretrained,
+        seen=labels.seen,
+        unseen=labels.unseen,
+    )
+    augment = train_transform(
+        model.preprocess, model.image_size, randaugment=settings.randaugment, cutout=settings.cutout
+    )
+    phases = []
+    if settings.mode == "alternate":
+        real = _load(ctx, settings.real_dataset, settings.real_split, labels.seen, "real_dataset")
+        phases.append(Phase("real", real, labels.seen))
+    synthetic = _load(
+        ctx, settings.synthetic_dataset, settings.synthetic_split, labels.unseen, "synthetic_dataset"
+    )
+    phases.append(Phase("synthetic", synthetic, labels.unseen))
+    for phase in phases:
+        if len(phase.dataset) == 0:
+            raise TailorgenError(
+                f"the {phase.name} training set is empty", "check the data set and its split"
+            )
+        phase.dataset.transform = augment
+    config = FitConfig(
+        epochs=settings.epochs,
+        batch_size=settings.batch_size,
+        lr_context=settings.lr_context,
+        lr_fusion=settings.lr_fusion,
+        momentum=settings.momentum,
+        weight_decay=settings.weight_decay,
+        mixed_precision=_mixed_precision(settings.mixed_precision),
+        num_workers=settings.num_workers,
+        gamma_neg=settings.gamma_neg,
+        gamma_pos=settings.gamma_pos,
+        loss_clip=settings.loss_clip,
+        loss_weight=settings.loss_weight,
+    )
+    summary = fit(
+        model,
+        phases,
+        config,
+        checkpoints=checkpoints,
+        seed_for=ctx.seed_for,
+        validate=_validator(ctx, settings),
+        log_path=ctx.path("train", "log.jsonl"),
+    )
+    from tailorgen.distributed import processes
+
+    if processes().is_main:
+        partial = ctx.path(".classifier.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        model.save_pretrained(partial)
+        shutil.rmtree(final, ignore_errors=True)
+        partial.rename(final)
+        echo(f"[train] classifier written to {final}")
+    sizes = {phase.name: len(phase.dataset) for phase in phases}
+    return {**summary, "mode": settings.mode, "images": sizes, "classifier": str(final)}

@@ -1,0 +1,101 @@
+"""The train stage on the tiny RN CLIP: proxyless and alternate modes, resume, config errors."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tailorgen.examples
+import torch
+from PIL import Image
+from tailorgen.classifier import Classifier
+from tailorgen.config import load_config
+from tailorgen.errors import ConfigError, TailorgenError
+from tailorgen.io import read_jsonl
+from tailorgen.pipeline import run_pipeline
+
+TINY = Path(tailorgen.examples.__file__).parent / "tiny.toml"
+
+
+@pytest.fixture
+def demo_env(demo_models, monkeypatch):
+    monkeypatch.setenv("TAILORGEN_DEMO_MODELS", str(Path(demo_models["coco"]).parent))
+    monkeypatch.setenv("TAILORGEN_QUIET", "1")
+    return json.loads((Path(demo_models["coco"]) / "labels.json").read_text())
+
+
+def _synthetic(run: Path, labels: dict, count: int = 6) -> None:
+    """A small imagefolder of random images labelled with unseen labels, as the generate stage writes."""
+    unseen = [label["name"] for label in labels["labels"] if label["split"] == "unseen"]
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(count):
+        name = f"images/{i:06d}.png"
+        (run / "synthetic" / name).parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).save(run / "synthetic" / name)
+        rows.append({"file_name": name, "labels": [unseen[i % len(unseen)]], "accepted": True})
+    rows.append({"file_name": "images/rejected.png", "labels": [unseen[0]], "accepted": False})
+    (run / "synthetic" / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def _train(run: Path, *overrides: str) -> dict:
+    config = load_config(TINY, ["train.epochs=2", *overrides])
+    return run_pipeline(config, ["train"], run)["train"]
+
+
+def test_proxyless_trains_on_synthetic_only(demo_env, tmp_path):
+    _synthetic(tmp_path, demo_env)
+    summary = _train(tmp_path, 'train.mode="proxyless"', "train.epochs=1", 'train.val_labels="all"')
+    assert summary["images"] == {"synthetic": 6}
+    model = Classifier.from_pretrained(tmp_path / "classifier")
+    unseen = [label["name"] for label in demo_env["labels"] if label["split"] == "unseen"]
+    assert model.unseen == unseen
+    assert set(model.label_names) >= set(unseen)
+    log = read_jsonl(tmp_path / "train" / "log.jsonl")
+    assert [set(entry["loss"]) for entry in log] == [{"synthetic"}]
+    assert log[0]["val_map"] is not None
+
+
+def test_alternate_resumes_to_the_same_classifier(demo_env, tmp_path):
+    _synthetic(tmp_path, demo_env)
+    summary = _train(tmp_path, "train.keep_checkpoints=2")
+    assert summary["images"]["real"] > 0
+    log = read_jsonl(tmp_path / "train" / "log.jsonl")
+    assert [set(entry["loss"]) for entry in log] == [{"real", "synthetic"}] * 2
+    assert log[1]["lr"][0] < log[0]["lr"][0]  # cosine, stepped once per epoch
+    first = (tmp_path / "classifier" / "model.safetensors").read_bytes()
+    # lose the last epoch and the output: the rerun resumes after epoch 1 and ends identically
+    shutil.rmtree(tmp_path / "train" / "checkpoints" / "epoch-2")
+    shutil.rmtree(tmp_path / "classifier")
+    _train(tmp_path, "train.keep_checkpoints=2")
+    assert (tmp_path / "classifier" / "model.safetensors").read_bytes() == first
+    shutil.rmtree(tmp_path / "classifier")
+    with pytest.raises(TailorgenError, match="other \\[train\\] settings"):
+        _train(tmp_path, "train.lr_context=0.1")
+
+
+def test_config_mistakes_are_reported_before_training(demo_env, tmp_path):
+    _synthetic(tmp_path, demo_env)
+    with pytest.raises(ConfigError, match="needs train.real_dataset"):
+        _train(tmp_path, 'train.real_dataset=""')
+    with pytest.raises(ConfigError, match="test split"):
+        _train(tmp_path, 'evaluate.dataset="coco"', 'evaluate.split="val"')
+    with pytest.raises(ConfigError, match="no \\[datasets.nope\\]"):
+        _train(tmp_path, 'train.val_dataset="nope"')
+    assert not (tmp_path / "classifier").exists()
+
+
+def test_frozen_towers_do_not_change_during_training(demo_models, demo_env, tmp_path):
+    from safetensors.torch import load_file
+
+    _synthetic(tmp_path, demo_env)
+    _train(tmp_path, 'train.mode="proxyless"', "train.epochs=1")
+    trained = Classifier.from_pretrained(tmp_path / "classifier").clip.state_dict()
+    original = load_file(str(Path(demo_models["clip-rn"]) / "open_clip_model.safetensors"))
+    assert set(original) <= set(trained)
+    for name, value in original.items():
+        assert torch.equal(trained[name], value), name
+    assert any(".branch." in name for name in trained)  # the global branch trained beside them
