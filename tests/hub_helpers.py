@@ -47,6 +47,7 @@ def write_images(folder: Path, n: int, size: int = 32) -> list[dict[str, Any]]:
             {
                 "file_name": name,
                 "labels": targets,
+                "targets": targets,
                 "accepted": i % 4 != 3,
                 "prompt": f"photo {i}",
                 "seed": 1000 + i,
@@ -71,8 +72,10 @@ def make_run(root: Path, clip_dir: Path, *, n_images: int = 8, text_encoder: boo
             "plugin": "diffusers",
             "options": {"model": "stabilityai/stable-diffusion-2", "steps": 4},
         },
-        "discriminator": {"plugin": "open-clip", "options": {"model": "ViT-B-32", "pretrained": "openai"}},
-        "generate": {"rule": "strict"},
+        "discriminator": {
+            "plugin": "open-clip",
+            "options": {"model": "ViT-B-32", "pretrained": "openai", "rule": "strict", "threshold": 0.6},
+        },
         "evaluate": {"dataset": "coco", "split": "test"},
     }
     (root / "config.toml").write_text(tomli_w.dumps(config))

@@ -119,7 +119,7 @@ def test_dataset_round_trips_and_loads_with_datasets(
         assert len([f for f in files if f.startswith("images/")]) == len(expected)
 
     loaded = result["loaded"]
-    assert loaded["features"] == ["accepted", "image", "labels", "prompt", "scores", "seed"]
+    assert loaded["features"] == ["accepted", "image", "labels", "prompt", "scores", "seed", "targets"]
     assert sorted(loaded["rows"], key=lambda r: r["seed"]) == expected  # same pixels, same metadata
     assert {"tailorgen", "synthetic-data", "multi-label"} <= set(card.data.tags)
     assert card.data.task_categories == ["image-classification"]

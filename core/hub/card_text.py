@@ -15,7 +15,6 @@ __all__ = [
     "labels_section",
     "metrics_table",
     "plugin_line",
-    "strip_front_matter",
 ]
 
 _NOT_A_METRIC = re.compile(r"(^n_|^num_|count|seed|seconds|time|^n$|size)", re.IGNORECASE)
@@ -47,9 +46,18 @@ def labels_section(facts: RunFacts) -> str:
 
 
 def _filter_rule(facts: RunFacts) -> str:
-    generate = facts.config.get("generate") or {}
-    rule = {k: v for k, v in generate.items() if _scalar(v) and re.search("rule|accept|top_k|threshold", k)}
-    return ", ".join(f"{k} = {json.dumps(v)}" for k, v in rule.items()) or "the generate stage's default rule"
+    """The acceptance rule in words, from the discriminator's options (where the generate stage reads it)."""
+    from pydantic import ValidationError
+    from tailorgen.synthetic.rule import AcceptanceRule
+
+    options = facts.plugin("discriminator").get("options") or {}
+    try:
+        rule = AcceptanceRule.model_validate(
+            {k: v for k, v in options.items() if k in AcceptanceRule.model_fields}
+        )
+    except ValidationError:
+        return "not recorded"
+    return rule.describe()
 
 
 def generation_section(facts: RunFacts, text_encoder_repo: str | None = None) -> str:
@@ -122,12 +130,3 @@ def metrics_table(metrics: list[tuple[str, float]]) -> str:
     return "\n".join(
         ["| metric | value |", "|---|---:|", *(f"| {name} | {value:.4g} |" for name, value in metrics)]
     )
-
-
-def strip_front_matter(text: str) -> str:
-    """A README's Markdown without its YAML metadata block."""
-    if text.startswith("---\n"):
-        _, sep, rest = text[4:].partition("\n---\n")
-        if sep:
-            return rest.strip()
-    return text.strip()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tailorgen.hub.card_text import generation_section, labels_section, strip_front_matter
+from tailorgen.hub.card_text import generation_section, labels_section
 from tailorgen.hub.run_facts import RunFacts
 
 __all__ = ["dataset_card", "size_category"]
@@ -16,7 +16,11 @@ _COLUMNS = {
     "accepted": "whether the CLIP filter accepted it",
     "prompt": "the prompt the diffusion model was given",
     "seed": "the sampling seed (same seed + prompt + model = same image)",
-    "scores": "the filter's grouping-softmax score v for every unseen label",
+    "targets": "the label set the prompt asked for",
+    "round": "the generation round that drew it",
+    "scores": "the filter's grouping-softmax score v for every label",
+    "clip_logits": "CLIP's 100 x cosine similarity to every label",
+    "sha256": "digest of the image file",
 }
 
 
@@ -58,10 +62,6 @@ def dataset_card(
         if model_repo
         else ""
     )
-    notes = facts.synthetic_dir / "README.md"
-    run_notes = (
-        f"\n## Notes from the run\n\n{strip_front_matter(notes.read_text())}\n" if notes.is_file() else ""
-    )
     body = f"""
 # Synthetic multi-label images for label set `{facts.label_set.name}`
 
@@ -97,5 +97,5 @@ Stored as {"Parquet shards (`data/`) with the images embedded" if layout == "par
 These are machine-generated images: they carry the diffusion model's and CLIP's biases, and a label
 the filter accepted is not always visibly correct. Use them to train or probe classifiers, not as
 ground truth about the world.
-{run_notes}"""
+"""
     return DatasetCard(f"---\n{data.to_yaml()}\n---\n{body}")

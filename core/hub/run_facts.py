@@ -96,8 +96,15 @@ def _label_set(config: dict[str, Any], classifier: dict[str, Any]) -> LabelSet:
     )  # type: ignore[arg-type]
 
 
-def _acceptance(metadata: Path) -> Acceptance | None:
-    rows = read_jsonl(metadata)
+def _acceptance(synthetic: Path) -> Acceptance | None:
+    """From the generate stage's ``report.json``, else counted from the records (kept and rejected)."""
+    report = synthetic / "report.json"
+    if report.is_file():
+        data = _json(report)
+        summary, labels = data.get("summary", {}), data.get("labels", [])
+        per_label = {row["label"]: (int(row["accepted"]), int(row["attempts"])) for row in labels}
+        return Acceptance(int(summary.get("attempts", 0)), int(summary.get("accepted", 0)), per_label)
+    rows = read_jsonl(synthetic / "metadata.jsonl") + read_jsonl(synthetic / "rejected.jsonl")
     if not rows:
         return None
     tried, kept = Counter[str](), Counter[str]()
@@ -133,5 +140,5 @@ def read_run(run_dir: str | Path) -> RunFacts:
         config=config,
         eval=_json(root / "eval.json") if (root / "eval.json").is_file() else None,
         manifest=_json(root / "manifest.json") if (root / "manifest.json").is_file() else {},
-        acceptance=_acceptance(root / "synthetic" / "metadata.jsonl"),
+        acceptance=_acceptance(root / "synthetic"),
     )
