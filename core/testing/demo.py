@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tailorgen.errors import TailorgenError
@@ -43,10 +44,25 @@ def _is_current(directory: Path) -> bool:
     return marker.get("version") == DEMO_MODELS_VERSION
 
 
+@contextlib.contextmanager
+def _quiet_library_progress() -> Iterator[None]:
+    """No "Writing model shards" bars from transformers while the tiny models are saved."""
+    from transformers.utils import logging
+
+    was_enabled = logging.is_progress_bar_enabled()
+    logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            logging.enable_progress_bar()
+
+
 def build_demo_models(directory: Path) -> dict[str, Path]:
     """Build every tiny model under ``directory`` (which should be empty) and write the marker last."""
-    for key, path in _paths(directory).items():
-        _BUILDERS[key](path)
+    with _quiet_library_progress():
+        for key, path in _paths(directory).items():
+            _BUILDERS[key](path)
     marker = {
         "version": DEMO_MODELS_VERSION,
         "models": sorted(_BUILDERS),

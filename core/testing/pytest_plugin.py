@@ -1,17 +1,20 @@
 """pytest plugin for tailorgen and its plugin authors: ``-p tailorgen.testing.pytest_plugin``.
 
-Offers the session-scoped ``demo_models`` fixture (the tiny offline models, built once per session)
-and forces Hugging Face offline mode so a test can never download a real model by accident.
+Offers the session-scoped ``demo_models`` fixture (the tiny offline models, built once per session),
+the ``plugin_conformance`` fixture (the conformance kit bound to them), and forces Hugging Face
+offline mode so a test can never download a real model by accident.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-__all__ = ["demo_models", "pytest_configure"]
+__all__ = ["demo_models", "plugin_conformance", "pytest_configure"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -25,3 +28,14 @@ def demo_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     from tailorgen.testing.demo import ensure_demo_models
 
     return ensure_demo_models(tmp_path_factory.mktemp("demo-models") / "models")
+
+
+@pytest.fixture
+def plugin_conformance(demo_models: dict[str, Path], tmp_path: Path) -> Callable[..., list[str]]:
+    """``plugin_conformance(module, options={...})``: :func:`~tailorgen.testing.conformance.check_plugin`."""
+    from tailorgen.testing.conformance import check_plugin
+
+    def run(module: Any, **kwargs: Any) -> list[str]:
+        return check_plugin(module, demo_models, tmp_path, **kwargs)
+
+    return run
