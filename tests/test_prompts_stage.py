@@ -152,26 +152,35 @@ def test_dry_run_of_paper_configs_needs_no_network() -> None:
         ('prompts.sets=[["cow", "elephant"]]', "pairs confusable labels"),
         ("prompts.exhaustive=false", "prompts.n_sets is required"),
         ("prompts.max_words=5", "max_words (5) is below min_words (10)"),
+        ("prompts.k=0", "prompts.k: Input should be greater than or equal to 1"),
     ],
 )
 def test_bad_settings_fail_before_any_work(
-    models_dir: Path, tmp_path: Path, override: str, message: str
+    models_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, override: str, message: str
 ) -> None:
+    monkeypatch.setenv("TAILORGEN_DEMO_MODELS", str(models_dir))
+    with pytest.raises(TailorgenError) as info:
+        write_prompts(TINY, tmp_path / "r", overrides=(override,))
+    assert message in str(info.value)
+    assert not (tmp_path / "r" / "prompts.jsonl").exists()
+
+
+def test_bad_settings_are_one_line_cli_errors(models_dir: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "r")
     done = tailorgen(
         "demo",
         "--models-dir",
         str(models_dir),
         "--out",
-        str(tmp_path / "r"),
+        out,
         "--stages",
         "prompts",
         "--set",
-        override,
+        'prompts.sets=[["cat", "x"]]',
     )
     assert done.returncode == 1
-    assert message in done.stderr
+    assert done.stderr.startswith("error: prompts.sets: ")
     assert done.stderr.count("\n") == 1
-    assert not (tmp_path / "r" / "prompts.jsonl").exists()
 
 
 def test_fingerprint_error_is_a_tailorgen_error(tmp_path: Path) -> None:

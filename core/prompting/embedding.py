@@ -17,7 +17,10 @@ def embed_texts(texts: Sequence[str], model: str, *, batch_size: int = 32, devic
     """L2-normalised mean-pooled embeddings, a float tensor (len(texts), dim)."""
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # a causal LM's unused head is reported as "UNEXPECTED": not our concern
     try:
         tokenizer = AutoTokenizer.from_pretrained(model)
         encoder = AutoModel.from_pretrained(model).to(device).eval()
@@ -26,6 +29,8 @@ def embed_texts(texts: Sequence[str], model: str, *, batch_size: int = 32, devic
             f"cannot load embedding model {model!r}: {str(exc).splitlines()[0]}",
             "set prompts.embedder to a local model directory or Hub id (or remove it)",
         ) from None
+    finally:
+        hf_logging.set_verbosity(verbosity)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token or tokenizer.unk_token
     chunks = []
