@@ -56,4 +56,4 @@ class LTEObjective:
         log_v = grouping_log_softmax(logits, targets)
         loss = lte_loss(log_v, targets, **self.loss_options)
         accepted = int(accept_strict(log_v.detach().exp(), targets).sum())
-        return MicroStep(loss=loss, accepted=accepted, images=len(prompts))
+        return MicroStep(loss=loss, accepted=accepted, images=len(prompts), labels=labels)

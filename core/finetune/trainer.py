@@ -50,6 +50,8 @@ class MicroStep:
     loss: torch.Tensor
     accepted: int
     images: int
+    #: the label set drawn, recorded in the log
+    labels: tuple[str, ...] = ()
 
 
 @dataclass
@@ -98,12 +100,13 @@ def _optimizer_step(
 ) -> dict[str, Any]:
     """Accumulate micro-batches, clip, and step unless the loss or gradient is non-finite."""
     optimizer.zero_grad(set_to_none=True)
-    losses, accepted, images = [], 0, 0
+    losses, accepted, images, label_sets = [], 0, 0, []
     for micro in range(config.grad_accumulation):
         with _autocast(device, config.mixed_precision):
             out = compute(step, micro)
         losses.append(float(out.loss.detach()))
         accepted, images = accepted + out.accepted, images + out.images
+        label_sets.append(list(out.labels))
         if not math.isfinite(losses[-1]):
             break  # a non-finite loss poisons the whole step: skip it
         scaler.scale(out.loss / config.grad_accumulation).backward()
@@ -124,6 +127,7 @@ def _optimizer_step(
         "accepted": accepted,
         "images": images,
         "skipped": not finite,
+        "labels": label_sets,
     }
 
 

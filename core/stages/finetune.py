@@ -1,0 +1,184 @@
+"""Stage ``finetune``: train the generator's text encoder with L_TE so CLIP accepts what it draws.
+
+Per optimizer step: draw a label set and one of its accepted prompts from ``prompts.jsonl``, sample
+images with gradients (whole CFG sampler + VAE decode), score them against every unseen label with
+the discriminator's differentiable path, take the grouping softmax and L_TE, and update only the
+text encoder. Talks to plugins only through the DifferentiableGenerator / DifferentiableDiscriminator
+capabilities. Writes ``finetune/text_encoder/``, ``finetune/checkpoints/step-N/``, ``finetune/log.jsonl``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from tailorgen.context import RunContext
+from tailorgen.errors import PluginError
+from tailorgen.io import atomic_write_json
+from tailorgen.progress import echo
+from tailorgen.registry.roles import DifferentiableDiscriminator, DifferentiableGenerator
+
+__all__ = ["Settings", "plan", "run", "validate"]
+
+#: settings that may change between a run and its resumption (everything else must match)
+_RESUMABLE_CHANGES = {"steps", "checkpoint_every", "keep_checkpoints", "max_consecutive_nonfinite"}
+
+
+class Settings(BaseModel):
+    """``[finetune]``: METHOD.md step 5 defaults (COCO: 4000 steps; NUS-WIDE: 26000)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: int = Field(4000, ge=1, description="optimizer steps")
+    lr: float = Field(7e-8, gt=0, description="AdamW learning rate")
+    weight_decay: float = Field(1e-3, ge=0, description="AdamW weight decay")
+    max_grad_norm: float = Field(1.0, gt=0, description="gradient-norm clipping")
+    images_per_step: int = Field(1, ge=1, description="images per micro-batch (all of one label set)")
+    grad_accumulation: int = Field(1, ge=1, description="micro-batches (label sets) per optimizer step")
+    sampling_steps: int = Field(30, ge=1, description="scheduler steps of the differentiable sampler")
+    resolution: int = Field(560, ge=8, description="image height and width in pixels")
+    guidance_scale: float = Field(7.5, ge=0, description="classifier-free guidance scale")
+    negative_prompt: str | None = Field(None, description="default: the generator's own negative prompt")
+    checkpoint_steps: bool = Field(True, description="activation checkpointing around each sampler step")
+    checkpoint_blocks: bool = Field(False, description="also checkpoint inside the UNet/VAE (less memory)")
+    mixed_precision: Literal["no", "bf16", "fp16"] = Field(
+        "no", description="autocast on GPU (fp16 scales the loss)"
+    )
+    loss_clip: float = Field(0.05, ge=0, lt=1, description="L_TE margin on non-target scores")
+    loss_gamma: float = Field(4.0, ge=0, description="L_TE focusing power on non-targets")
+    checkpoint_every: int = Field(500, ge=1, description="save a resumable checkpoint every N steps")
+    keep_checkpoints: int = Field(2, ge=1, description="how many recent checkpoints to keep")
+    max_consecutive_nonfinite: int = Field(
+        20, ge=1, description="abort after this many skipped steps in a row"
+    )
+
+
+def _plugins_with_capabilities(ctx: RunContext) -> tuple[type, type]:
+    found = []
+    for role, capability, what in (
+        ("generator", DifferentiableGenerator, "sample with gradients into its text encoder"),
+        ("discriminator", DifferentiableDiscriminator, "score image tensors differentiably"),
+    ):
+        spec = ctx.plugin_spec(role)
+        cls = ctx.registry.get(role, spec.plugin).cls
+        if not issubclass(cls, capability):
+            raise PluginError(
+                f"the finetune stage needs a {role} that can {what}; {role} {spec.plugin!r} cannot",
+                f"use a plugin implementing tailorgen.registry.roles.{capability.__name__}, or drop the finetune stage",
+            )
+        found.append(cls)
+    return found[0], found[1]
+
+
+def validate(ctx: RunContext) -> None:
+    ctx.settings("finetune", Settings)
+    _plugins_with_capabilities(ctx)
+
+
+def _fingerprint(ctx: RunContext, settings: Settings) -> str:
+    fixed = settings.model_dump(exclude=_RESUMABLE_CHANGES)
+    config = ctx.config
+    parts = {
+        "seed": ctx.seed,
+        "settings": fixed,
+        "generator": config.generator,
+        "discriminator": config.discriminator,
+    }
+    text = json.dumps(
+        parts, sort_keys=True, default=lambda o: o.model_dump() if hasattr(o, "model_dump") else str(o)
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def plan(ctx: RunContext) -> dict[str, Any]:
+    settings = ctx.settings("finetune", Settings)
+    return {
+        "steps": settings.steps,
+        "images": settings.steps * settings.grad_accumulation * settings.images_per_step,
+        "sampling_steps": settings.sampling_steps,
+        "resolution": settings.resolution,
+        "output": str(ctx.path("finetune", "text_encoder")),
+    }
+
+
+def _trainer_config(ctx: RunContext, settings: Settings, fingerprint: str) -> Any:
+    from tailorgen.finetune import TrainerConfig
+
+    return TrainerConfig(
+        steps=settings.steps,
+        lr=settings.lr,
+        weight_decay=settings.weight_decay,
+        max_grad_norm=settings.max_grad_norm,
+        grad_accumulation=settings.grad_accumulation,
+        max_consecutive_nonfinite=settings.max_consecutive_nonfinite,
+        checkpoint_every=settings.checkpoint_every,
+        mixed_precision=settings.mixed_precision,
+        seed=ctx.seed,
+        fingerprint=fingerprint,
+    )
+
+
+def _objective(ctx: RunContext, settings: Settings, generator: Any, discriminator: Any) -> Any:
+    from tailorgen.finetune import PromptPool
+    from tailorgen.finetune.objective import LTEObjective
+
+    negative = settings.negative_prompt
+    if negative is None:  # the negative prompt the generator draws its data set with
+        negative = getattr(generator.options, "negative_prompt", None) or ""
+    return LTEObjective(
+        generator,
+        discriminator,
+        pool=PromptPool.load(ctx.path("prompts.jsonl"), ctx.labels.unseen),
+        label_names=ctx.labels.unseen,
+        settings=settings,
+        negative_prompt=negative,
+        seed_for=ctx.seed_for,
+    )
+
+
+def _finished(ctx: RunContext, settings: Settings, fingerprint: str) -> dict[str, Any] | None:
+    """The summary of a completed fine-tuning with these settings, if the run directory holds one."""
+    done = ctx.path("finetune", "summary.json")
+    if not done.is_file() or not ctx.path("finetune", "text_encoder", "model.safetensors").is_file():
+        return None
+    summary = json.loads(done.read_text())
+    if summary.get("fingerprint") == fingerprint and summary.get("steps") == settings.steps:
+        return summary
+    return None
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    from tailorgen.finetune import CheckpointStore, train_text_encoder
+
+    settings = ctx.settings("finetune", Settings)
+    _plugins_with_capabilities(ctx)
+    fingerprint = _fingerprint(ctx, settings)
+    root = ctx.path("finetune")
+    final = root / "text_encoder"
+    previous = _finished(ctx, settings, fingerprint)
+    if previous is not None:
+        echo(f"[finetune] {final} is complete ({settings.steps} steps); nothing to do")
+        return {**previous, "already_done": True}
+
+    generator, discriminator = ctx.create("generator"), ctx.create("discriminator")
+    objective = _objective(ctx, settings, generator, discriminator)
+    summary = train_text_encoder(
+        generator.trainable_text_encoder(),
+        objective,
+        _trainer_config(ctx, settings, fingerprint),
+        store=CheckpointStore(root / "checkpoints", keep=settings.keep_checkpoints),
+        log=root / "log.jsonl",
+        save_encoder=generator.save_text_encoder,
+    )
+    partial = root / ".text_encoder.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    generator.save_text_encoder(partial)
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+    summary = {**summary, "text_encoder": str(final), "fingerprint": fingerprint}
+    atomic_write_json(root / "summary.json", summary)
+    echo(f"[finetune] fine-tuned text encoder written to {final}")
+    return summary
