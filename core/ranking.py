@@ -1,0 +1,115 @@
+"""Ranks of the positive entries of a score matrix within their labels, without a float sort.
+
+The rank of a positive is 1 + #(greater scores of its label) + #(equal scores at a lower image
+index): its position in a stable descending sort. Sorting 40M float scores is the slow part of mAP,
+so each label's scores are reduced to 16-bit cells by an order-preserving integer key (subtracting
+the label's minimum and shifting never reorders) and the cells are sorted with numpy's radix sort.
+A positive alone in its cell gets its rank from the cell counts; the scores of a cell shared with a
+positive are ranked exactly by their keys. Blocks of labels run on all cores (numpy releases the GIL).
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["ordered_keys", "positive_ranks"]
+
+_CELL_BITS = 16  # uint16 cells: numpy radix-sorts them
+_BLOCK = 32  # labels per task (bounds temporary memory)
+
+
+def ordered_keys(scores: np.ndarray, nonnegative: bool = False) -> np.ndarray:
+    """Unsigned integers ordered like the float scores; -0.0 and +0.0 give equal keys.
+
+    With ``nonnegative`` (every score >= 0) the float bits already sort correctly (cheaper).
+    """
+    uint = np.dtype(f"u{scores.dtype.itemsize}")
+    bits = (scores + scores.dtype.type(0)).view(uint)  # + 0 turns -0.0 into +0.0
+    if nonnegative:
+        return bits
+    sign = uint.type(1) << uint.type(8 * uint.itemsize - 1)
+    return np.where(bits & sign, ~bits, bits | sign)
+
+
+def positive_ranks(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(label, rank)`` of every positive of ``targets`` (N x C bool) under ``scores`` (N x C float).
+
+    Positives come back grouped by label (in no particular order within a label).
+    """
+    c = scores.shape[1]
+    flat = np.flatnonzero(targets)
+    image, label = np.divmod(flat, c)
+    grouped = np.argsort(label, kind="stable")
+    image, label = image[grouped], label[grouped]
+    starts = range(0, c, _BLOCK)
+    bounds = np.searchsorted(label, [*starts, c])
+
+    def block(b: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi, j0 = bounds[b], bounds[b + 1], starts[b]
+        if lo == hi:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        columns = slice(j0, j0 + _BLOCK)
+        col, rank = _block_ranks(scores[:, columns], targets[:, columns], label[lo:hi] - j0, image[lo:hi])
+        return col + j0, rank
+
+    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+        parts = list(pool.map(block, range(len(starts))))
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]).astype(np.float64)
+
+
+def _block_ranks(
+    scores: np.ndarray, targets: np.ndarray, col: np.ndarray, image: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ranks of the positives ``(image, col)`` of a block of labels (``scores``: images x labels)."""
+    n = scores.shape[0]
+    nonnegative = bool(scores.min(initial=0) >= 0)
+    keys = ordered_keys(scores, nonnegative)
+    lo = keys.min(axis=0)
+    span = keys.max(axis=0) - lo
+    shift = np.maximum(np.floor(np.log2(np.maximum(span.astype(np.float64), 1))) + 1 - _CELL_BITS, 0)
+    shift = shift.astype(keys.dtype)
+    shift += (span >> shift) >> keys.dtype.type(_CELL_BITS) > 0  # float log2 may be one bit short
+    np.subtract(keys, lo, out=keys)
+    np.right_shift(keys, shift, out=keys)
+    cells = np.empty(keys.shape[::-1], dtype=np.uint16)
+    cells[...] = keys.T  # < 2**16 now; one strided copy into label-major order
+    order = np.argsort(cells, axis=1, kind="stable")  # radix sort; equal cells keep image order
+    ordered = np.take_along_axis(cells, order, axis=1)
+    cell = cells[col, image]
+    left = _row_searchsorted(ordered, col, cell, "left")
+    right = _row_searchsorted(ordered, col, cell, "right")
+    alone = right - left == 1
+    out_col, out_rank = [col[alone]], [n - right[alone] + 1]
+    if not alone.all():
+        # cells shared with other scores: rank all their scores by (key descending, image ascending)
+        _, first = np.unique(col[~alone].astype(np.int64) << _CELL_BITS | cell[~alone], return_index=True)
+        shared_col, start, stop = col[~alone][first], left[~alone][first], right[~alone][first]
+        size = stop - start
+        group = np.repeat(np.arange(len(size)), size)
+        offset = np.arange(size.sum()) - np.repeat(np.cumsum(size) - size, size)
+        member_col = shared_col[group]
+        member = order[member_col, start[group] + offset]
+        key = ordered_keys(scores[member, member_col], nonnegative)  # `keys` now hold cells
+        by_rank = np.lexsort((member, ~key, group))
+        group, member_col, member = group[by_rank], member_col[by_rank], member[by_rank]
+        within = np.arange(len(group)) - np.searchsorted(group, group, side="left")
+        positive = targets[member, member_col]
+        out_col.append(member_col[positive])
+        out_rank.append((n - stop[group] + within + 1)[positive])
+    return np.concatenate(out_col), np.concatenate(out_rank)
+
+
+def _row_searchsorted(rows: np.ndarray, which: np.ndarray, value: np.ndarray, side: str) -> np.ndarray:
+    """``np.searchsorted(rows[which[i]], value[i], side)`` for all i at once (~log2 N bisection steps)."""
+    lo = np.zeros(len(which), dtype=np.int64)
+    hi = np.full(len(which), rows.shape[1], dtype=np.int64)
+    while (active := lo < hi).any():
+        mid = (lo + hi) // 2
+        probe = rows[which, np.minimum(mid, rows.shape[1] - 1)]
+        go_right = active & ((probe <= value) if side == "right" else (probe < value))
+        lo = np.where(go_right, mid + 1, lo)
+        hi = np.where(active & ~go_right, mid, hi)
+    return lo
