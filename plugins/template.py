@@ -66,7 +66,7 @@ class TemplateOptions(BaseModel):
 
 
 def _is_plural(word: str) -> bool:
-    """ "birds", "scissors" and "sports" are plural; "bus" and "glass" are not."""
+    """Plural labels ("birds", "scissors", "sports") take no "a"; "bus" and "glass" are singular."""
     return singularize(word) != word or (
         word.endswith("s") and not word.endswith("ss") and pluralize(word) == word
     )

@@ -99,3 +99,28 @@ def test_mean_pairwise_cosine_distance_matches_brute_force() -> None:
     brute = 1 - (cos.sum() - cos.diagonal().sum()) / (7 * 6)
     assert mean_pairwise_cosine_distance(emb) == pytest.approx(float(brute), abs=1e-6)
     assert mean_pairwise_cosine_distance(emb[:1]) == 0.0
+
+
+def test_instruction_joins_labels_with_next_to() -> None:
+    from tailorgen.plugins.hf_chat import HFChatOptions, instruction_for
+
+    text = instruction_for(HFChatOptions(), PromptRequest("cat+dog", ("cat", "dog"), 10, min_words=10))
+    assert "cat next to dog" in text
+    assert "10 different one-phrase" in text
+    assert "at least 10 words" in text
+    custom = HFChatOptions(instruction="{count} scenes with {label_list}; {{literal}}")
+    assert (
+        instruction_for(custom, PromptRequest("a+b+c", ("a", "b", "c"), 4))
+        == "4 scenes with a, b and c; {literal}"
+    )
+
+
+def test_api_with_a_run_context_writes_the_same_file(tmp_path: Path) -> None:
+    from tailorgen.config import load_config
+    from tailorgen.context import RunContext
+
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('labels = "coco-48-17"\n[prompt_writer]\nplugin = "template"\n[prompts]\nn_sets = 4\n')
+    write_prompts(cfg, tmp_path / "a")
+    write_prompts(RunContext(load_config(cfg), tmp_path / "b"))
+    assert (tmp_path / "a" / "prompts.jsonl").read_bytes() == (tmp_path / "b" / "prompts.jsonl").read_bytes()
