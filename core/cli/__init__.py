@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "run": "tailorgen.cli.run:run",
     "demo": "tailorgen.cli.demo:demo",
     "demo-models": "tailorgen.cli.demo:demo_models",
+    "predict": "tailorgen.cli.predict:predict",
     "publish": "tailorgen.cli.publish:publish",
     "hub": "tailorgen.cli.hub:hub",
 }

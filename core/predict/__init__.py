@@ -1,0 +1,13 @@
+"""Inference on trained or exported classifiers: one :class:`Predictor` interface, several backends.
+
+>>> from tailorgen.predict import load_predictor
+>>> predictor = load_predictor("runs/demo", backend="onnx")
+>>> probabilities = predictor.predict(["cat.jpg"])  # (1, C), columns = predictor.label_names
+"""
+
+from __future__ import annotations
+
+from tailorgen.predict.base import BACKENDS, LabelScore, Predictor, top_labels
+from tailorgen.predict.loading import load_predictor
+
+__all__ = ["BACKENDS", "LabelScore", "Predictor", "load_predictor", "top_labels"]

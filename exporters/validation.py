@@ -1,0 +1,176 @@
+"""Export validation: an exported model must reproduce its reference on fresh random inputs.
+
+Every exporter runs :func:`validate` before it keeps an artefact; a failure raises
+:class:`ExportValidationError` with the measured error, so a broken export never lands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from tailorgen.errors import TailorgenError
+
+__all__ = [
+    "FP16",
+    "FP32",
+    "INT8",
+    "ExportValidationError",
+    "Tolerance",
+    "ValidationReport",
+    "ValidationSettings",
+    "compare",
+    "random_images",
+    "validate",
+]
+
+
+class ValidationSettings(BaseModel):
+    """How exports are checked: batch size and seed of the random inputs (``[export]`` sets them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    batch_size: int = Field(3, ge=1, description="Batch of random images; must differ from the export batch.")
+    seed: int = Field(0, description="Seed of the random images (the export stage derives it from run.seed).")
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """``|candidate - reference| <= atol + rtol * |reference|`` everywhere, and the same top-k ranking.
+
+    Two labels whose reference probabilities are within that same bound count as tied, so the
+    ranking check never fails on a swap the element-wise check already allows.
+    """
+
+    atol: float
+    rtol: float
+    top_k: int = 5
+
+    def describe(self) -> str:
+        return f"atol {self.atol:g}, rtol {self.rtol:g}, top-{self.top_k} ranking"
+
+
+FP32 = Tolerance(atol=1e-4, rtol=1e-3)
+#: half-precision weights and activations: about 3 significant digits
+FP16 = Tolerance(atol=5e-3, rtol=1e-2)
+#: dynamically quantised int8 weights (activations quantised per batch at run time)
+INT8 = Tolerance(atol=5e-2, rtol=5e-2)
+
+
+class ExportValidationError(TailorgenError):
+    """An exported model disagrees with its reference beyond the stated tolerance."""
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """What one check measured."""
+
+    artefact: str
+    reference: str
+    batch_size: int
+    atol: float
+    rtol: float
+    top_k: int
+    max_abs_error: float
+    worst_error_ratio: float  # largest |diff| / (atol + rtol * |ref|); <= 1 passes
+    ranking_mismatches: int  # rows whose top-k ranking differs beyond ties
+    saturated_fraction: float  # reference probabilities within 1e-6 of 0 or 1: they hide errors
+    passed: bool
+
+    def summary(self) -> str:
+        verdict = "ok" if self.passed else "FAILED"
+        return (
+            f"{self.artefact} vs {self.reference} at batch {self.batch_size}: {verdict}, max abs error "
+            f"{self.max_abs_error:.3g} (atol {self.atol:g}, rtol {self.rtol:g}), top-{self.top_k} ranking differs "
+            f"in {self.ranking_mismatches}/{self.batch_size} rows"
+            + (
+                f" ({self.saturated_fraction:.0%} of the reference saturated at 0/1)"
+                if self.saturated_fraction
+                else ""
+            )
+        )
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def random_images(batch_size: int, image_size: int, seed: int) -> np.ndarray:
+    """Normalised-image-like inputs (B, 3, S, S): standard normal, the range CLIP normalisation gives."""
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((batch_size, 3, image_size, image_size), dtype=np.float32)
+
+
+def _ranking_mismatches(reference: np.ndarray, candidate: np.ndarray, allowed: np.ndarray, top_k: int) -> int:
+    k = min(top_k, reference.shape[1])
+    if k <= 0:
+        return 0
+    ref_order = np.argsort(-reference, axis=1, kind="stable")[:, :k]
+    cand_order = np.argsort(-candidate, axis=1, kind="stable")[:, :k]
+    rows = np.arange(reference.shape[0])[:, None]
+    # A different label at rank i is a tie (not a mismatch) when the reference scores of the two
+    # labels are within the tolerance of each other.
+    gap = np.abs(reference[rows, cand_order] - reference[rows, ref_order])
+    bad = (cand_order != ref_order) & (gap > allowed[rows, ref_order])
+    return int(bad.any(axis=1).sum())
+
+
+def compare(
+    reference: np.ndarray, candidate: np.ndarray, tolerance: Tolerance, *, artefact: str, reference_name: str
+) -> ValidationReport:
+    """Measure ``candidate`` against ``reference`` (both (B, C) probabilities)."""
+    reference = np.asarray(reference, dtype=np.float64)
+    candidate = np.asarray(candidate, dtype=np.float64)
+    if candidate.shape != reference.shape:
+        raise ExportValidationError(
+            f"{artefact} returned shape {candidate.shape}, {reference_name} {reference.shape}",
+            "the exported graph does not match the model",
+        )
+    allowed = tolerance.atol + tolerance.rtol * np.abs(reference)
+    diff = np.abs(candidate - reference)
+    finite = bool(np.isfinite(candidate).all())
+    max_abs = float(diff.max()) if finite else float("inf")
+    ratio = float((diff / allowed).max()) if finite else float("inf")
+    mismatches = (
+        _ranking_mismatches(reference, candidate, allowed, tolerance.top_k) if finite else len(reference)
+    )
+    return ValidationReport(
+        artefact=artefact,
+        reference=reference_name,
+        batch_size=int(reference.shape[0]),
+        atol=tolerance.atol,
+        rtol=tolerance.rtol,
+        top_k=tolerance.top_k,
+        max_abs_error=max_abs,
+        worst_error_ratio=ratio,
+        ranking_mismatches=mismatches,
+        saturated_fraction=float((np.minimum(reference, 1 - reference) < 1e-6).mean()),
+        passed=finite and ratio <= 1.0 and mismatches == 0,
+    )
+
+
+Runner = Callable[[np.ndarray], np.ndarray]
+
+
+def validate(
+    candidate: Runner,
+    reference: Runner,
+    *,
+    image_size: int,
+    tolerance: Tolerance,
+    settings: ValidationSettings,
+    artefact: str,
+    reference_name: str,
+) -> ValidationReport:
+    """Run both on the same fresh random batch; raise :class:`ExportValidationError` unless they agree."""
+    images = random_images(settings.batch_size, image_size, settings.seed)
+    report = compare(
+        reference(images), candidate(images), tolerance, artefact=artefact, reference_name=reference_name
+    )
+    if not report.passed:
+        raise ExportValidationError(
+            f"export validation failed: {report.summary()}",
+            "the exported model does not reproduce the original; rerun with --debug and report it",
+        )
+    return report

@@ -1,0 +1,65 @@
+"""The export stage: what ``[[exporters]]`` asks for lands validated in ``export/``; plan loads nothing."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+
+import pytest
+from export_helpers import tiny_classifier
+from tailorgen.classifier import Classifier
+from tailorgen.config import PluginSpec, load_config
+from tailorgen.context import RunContext
+from tailorgen.errors import ConfigError, TailorgenError
+from tailorgen.exporters.metadata import read_onnx_metadata
+from tailorgen.pipeline import plan_pipeline, run_pipeline
+
+
+@pytest.fixture
+def config(demo_models, monkeypatch):
+    monkeypatch.setenv("TAILORGEN_DEMO_MODELS", str(demo_models["coco"].parent))
+    with resources.as_file(resources.files("tailorgen.examples").joinpath("tiny.toml")) as path:
+        return load_config(path)
+
+
+def _trained_run(config, demo_models, run_dir):
+    names = RunContext(config, run_dir).labels.names
+    tiny_classifier(demo_models, names=names).save_pretrained(run_dir / "classifier")
+    return names
+
+
+def test_plan_lists_exporters_without_loading_a_model(config, tmp_path, monkeypatch):
+    monkeypatch.setattr(Classifier, "from_pretrained", lambda *a, **k: pytest.fail("plan loaded a model"))
+    stage = plan_pipeline(config, ["export"], tmp_path)["stages"]["export"]
+    assert stage["exporters"][0]["plugin"] == "onnx"
+    assert stage["exporters"][0]["options"]["file_name"] == "model.onnx"
+    assert stage["out_dir"] == str(tmp_path / "export")
+    assert stage["validation_batch_size"] == 3
+
+
+def test_stage_writes_a_validated_model_deterministically(config, demo_models, tmp_path):
+    runs = [tmp_path / "a", tmp_path / "b"]
+    for run in runs:
+        names = _trained_run(config, demo_models, run)
+        summary = run_pipeline(config, ["export"], run)["export"]
+        (artefact,) = summary["artefacts"]
+        assert artefact["plugin"] == "onnx"
+        assert artefact["path"] == "model.onnx"
+        assert artefact["validation"][0]["passed"]
+        assert artefact["validation"][0]["batch_size"] == 3
+    model = runs[0] / "export" / "model.onnx"
+    assert read_onnx_metadata(model).label_names == names
+    assert json.loads((runs[0] / "export" / "validation.json").read_text()) == summary
+    manifest = json.loads((runs[0] / "manifest.json").read_text())
+    assert "export" in json.dumps(manifest)
+    assert model.read_bytes() == (runs[1] / "export" / "model.onnx").read_bytes()  # same config, same bytes
+
+
+def test_missing_classifier_and_bad_exporter_options_are_clear(config, tmp_path):
+    with pytest.raises(
+        TailorgenError, match="export needs a trained classifier in .*run the train stage first"
+    ):
+        run_pipeline(config, ["export"], tmp_path)
+    config.exporters = [PluginSpec(plugin="onnx", options={"fp61": True})]
+    with pytest.raises(ConfigError, match=r"exporters\[0\].*fp61.*allowed options: file_name"):
+        run_pipeline(config, ["export"], tmp_path)
