@@ -163,3 +163,29 @@ def test_bad_build_arguments_are_clear(demo_models):
         Classifier.build(f"local-dir:{demo_models['clip-vit']}", NAMES)
     with pytest.raises(TailorgenError, match="fusion_head"):
         _build(demo_models, "no-such-head")
+
+
+def test_global_branch_matches_the_formula_written_out():
+    from tailorgen.classifier.global_branch import GlobalBranch
+
+    torch.manual_seed(0)
+    branch = GlobalBranch(channels=8, heads=2, reduction=4, init_scale=0.5)
+    x = torch.randn(1, 8, 3, 2)
+    got = branch(x)
+    low = torch.relu(branch.reduce[0](x))[0]  # (2, 3, 2)
+    z = torch.cat([low, low.mean(dim=(1, 2), keepdim=True).expand_as(low)])
+    expected = torch.zeros(8, 3, 2)
+    for h in range(2):
+        a = torch.einsum("c,cij->ij", branch.attend.weight[h, :, 0, 0], z) + branch.attend.bias[h]
+        a = torch.softmax(a.flatten(), dim=0).view(3, 2)
+        b = torch.sigmoid(torch.einsum("c,cij->ij", branch.gate.weight[h, :, 0, 0], z) + branch.gate.bias[h])
+        group = x[0, 4 * h : 4 * h + 4]
+        v = (group * a).sum(dim=(1, 2))
+        expected[4 * h : 4 * h + 4] = v[:, None, None] * b
+    expected = expected * branch.scale.view(-1, 1, 1) + branch.shift.view(-1, 1, 1)
+    assert torch.allclose(got[0], expected, atol=1e-6)
+
+
+def test_global_branch_rejects_heads_that_do_not_divide_the_width(demo_models):
+    with pytest.raises(TailorgenError, match="heads"):
+        _build(demo_models, "global-branch", fusion_options={"heads": 3})

@@ -99,3 +99,52 @@ def test_frozen_towers_do_not_change_during_training(demo_models, demo_env, tmp_
     for name, value in original.items():
         assert torch.equal(trained[name], value), name
     assert any(".branch." in name for name in trained)  # the global branch trained beside them
+
+
+@pytest.mark.slow
+def test_two_processes_train_one_classifier(demo_env, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    _synthetic(tmp_path, demo_env)
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "tailorgen",
+        "run",
+    ]
+    command += [str(TINY), "--out", str(tmp_path), "--stages", "train"]
+    command += ["--set", 'train.mode="proxyless"', "--set", "train.epochs=1"]
+    done = subprocess.run(command, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert len(read_jsonl(tmp_path / "train" / "log.jsonl")) == 1  # written once, by the main process
+    Classifier.from_pretrained(tmp_path / "classifier")
+
+
+@pytest.mark.slow
+def test_demo_prompts_generate_train_writes_a_loadable_classifier(demo_models, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+    from tailorgen.cli import cli
+
+    monkeypatch.setenv("TAILORGEN_DEMO_MODELS", str(Path(demo_models["coco"]).parent))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "demo",
+            "--out",
+            str(tmp_path / "run"),
+            "--stages",
+            "prompts,generate,train",
+            "--set",
+            "train.epochs=1",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    model = Classifier.from_pretrained(tmp_path / "run" / "classifier")
+    images = torch.stack([model.transform()(Image.new("RGB", (80, 64), "red"))])
+    assert model(images).shape == (1, len(model.label_names))

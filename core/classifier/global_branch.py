@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+from tailorgen.errors import TailorgenError
 from torch import nn
 
 __all__ = ["BranchedConv2d", "GlobalBranch", "attach_global_branches"]
@@ -21,8 +22,9 @@ class GlobalBranch(nn.Module):
     def __init__(self, channels: int, heads: int = 8, reduction: int = 4, init_scale: float = 0.0) -> None:
         super().__init__()
         if channels % heads or channels < reduction:
-            raise ValueError(
-                f"{channels} channels cannot be split into {heads} heads / reduced by {reduction}"
+            raise TailorgenError(
+                f"global-branch: {channels} channels cannot be split into {heads} heads or reduced {reduction}x",
+                "choose heads and reduction that divide every bottleneck width (defaults: 8 and 4)",
             )
         hidden = channels // reduction
         self.heads = heads
