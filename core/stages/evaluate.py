@@ -1,0 +1,219 @@
+"""Stage ``evaluate``: ZSL and GZSL mAP / F1@K of the trained classifier and of baselines.
+
+Scores every used label of the label set on ``[evaluate] dataset``'s ``split`` (default ``test``),
+then applies the protocol (:mod:`tailorgen.protocol`). Baseline ``clip-zeroshot`` is plain CLIP with
+prompt templates, through the same metrics code. Writes ``eval.json`` and ``eval/<model>.npy``
+(images x used labels; reused when nothing changed) and prints a table on stderr.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from tailorgen.context import RunContext
+from tailorgen.errors import ConfigError, TailorgenError
+from tailorgen.progress import echo
+from tailorgen.zeroshot import DEFAULT_TEMPLATES
+
+__all__ = ["Settings", "plan", "run", "validate"]
+
+
+class Settings(BaseModel):
+    """``[evaluate]``: what to evaluate, on which data, under which protocol."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    dataset: str | None = Field(None, description="key of the [datasets.<key>] section to evaluate on")
+    split: str = Field("test", description="split of that data set (never the train stage's val split)")
+    classifier: str | None = Field(
+        "classifier",
+        description="classifier folder (relative to the run dir) or Hub id; null: baselines only",
+    )
+    baselines: list[Literal["clip-zeroshot"]] = Field(
+        default_factory=lambda: ["clip-zeroshot"], description="untrained baselines evaluated the same way"
+    )
+    clip_model: str | None = Field(
+        None,
+        description="clip-zeroshot model (open_clip name, hf-hub:, local-dir:); default: the classifier's",
+    )
+    clip_pretrained: str | None = Field(
+        "openai", description="pretrained tag when clip_model is a plain name"
+    )
+    templates: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TEMPLATES), description="prompt templates"
+    )
+    protocols: list[Literal["zsl", "gzsl"]] = Field(default_factory=lambda: ["zsl", "gzsl"], min_length=1)
+    ks: list[int] = Field(default_factory=lambda: [3, 5], min_length=1, description="K of F1@K, P@K, R@K")
+    batch_size: int = Field(64, ge=1, description="images per forward pass")
+    num_workers: int = Field(2, ge=0, description="data loader worker processes")
+    device: str | None = Field(None, description="auto, cpu, cuda, ...; default: [run] device")
+
+
+def _settings(ctx: RunContext) -> Settings:
+    settings: Settings = ctx.settings("evaluate", Settings)
+    where = f"config {ctx.config.path}"
+    if not settings.dataset:
+        have = ", ".join(ctx.config.datasets) or "none configured"
+        raise ConfigError(
+            f"{where}: evaluate.dataset is not set", f"name a [datasets.<key>] section ({have})"
+        )
+    if settings.dataset not in ctx.config.datasets:
+        have = ", ".join(ctx.config.datasets) or "none"
+        raise ConfigError(
+            f"{where}: evaluate.dataset = {settings.dataset!r} has no [datasets.{settings.dataset}]",
+            f"data sets configured: {have}",
+        )
+    if any(k < 1 for k in settings.ks):
+        raise ConfigError(f"{where}: evaluate.ks must be at least 1 (got {settings.ks})")
+    if not settings.classifier and not settings.baselines:
+        raise ConfigError(
+            f"{where}: evaluate has nothing to evaluate", "set evaluate.classifier or baselines"
+        )
+    if "zsl" in settings.protocols and not ctx.labels.unseen:
+        raise ConfigError(
+            f"{where}: ZSL needs unseen labels; the label set has none", 'set protocols = ["gzsl"]'
+        )
+    return settings
+
+
+def validate(ctx: RunContext) -> None:
+    settings = _settings(ctx)
+    ctx.validated_options("dataset", ctx.config.datasets[settings.dataset], f"datasets.{settings.dataset}")
+
+
+def _classifier_source(ctx: RunContext, settings: Settings) -> str | None:
+    if not settings.classifier:
+        return None
+    local = ctx.path(settings.classifier)
+    return str(local) if local.exists() or settings.classifier.count("/") != 1 else settings.classifier
+
+
+def _clip_backbone(ctx: RunContext, settings: Settings) -> tuple[str, str | None]:
+    """clip_model, else the classifier's backbone (from its config.json), else [train] backbone."""
+    from tailorgen.zeroshot import split_backbone
+
+    if settings.clip_model:
+        return settings.clip_model, settings.clip_pretrained
+    source = _classifier_source(ctx, settings)
+    if source and (config := Path(source) / "config.json").is_file():
+        backbone = json.loads(config.read_text()).get("backbone")
+        if backbone:
+            return split_backbone(backbone)
+    train = ctx.config.train
+    return str(train.get("backbone", "RN50")), train.get("pretrained", "openai")
+
+
+def plan(ctx: RunContext) -> dict[str, Any]:
+    settings = _settings(ctx)
+    models = ([f"classifier ({_classifier_source(ctx, settings)})"] if settings.classifier else []) + [
+        f"clip-zeroshot ({':'.join(filter(None, _clip_backbone(ctx, settings)))})" for _ in settings.baselines
+    ]
+    return {
+        "data": f"{settings.dataset}:{settings.split}",
+        "models": models,
+        "protocols": settings.protocols,
+        "labels": {"zsl": len(ctx.labels.unseen), "gzsl": len(ctx.labels.used)},
+        "ks": settings.ks,
+        "output": str(ctx.path("eval.json")),
+    }
+
+
+def run(ctx: RunContext) -> dict[str, Any]:
+    from tailorgen.devices import resolve_device
+    from tailorgen.eval_scoring import cached_scores, fingerprint
+    from tailorgen.eval_table import format_table
+    from tailorgen.io import atomic_write_json
+    from tailorgen.protocol import evaluate_settings
+
+    settings = _settings(ctx)
+    labels, names = ctx.labels, ctx.labels.used
+    data = ctx.create("dataset", f"datasets.{settings.dataset}", ctx.config.datasets[settings.dataset])
+    dataset = data.load(settings.split, names, labels)
+    if len(dataset) == 0:
+        raise TailorgenError(f"data set {settings.dataset!r} split {settings.split!r} has no images")
+    device = resolve_device(settings.device or ctx.config.run.device)
+    targets = dataset.targets.numpy() > 0
+    ks = tuple(settings.ks)
+    data_key = (ctx.config.datasets[settings.dataset].model_dump(), settings.split, names, len(dataset))
+    results, sources = {}, {}
+    for name, source, identity, compute in _models(ctx, settings, dataset, names, device):
+        scores = cached_scores(ctx.path("eval"), name, fingerprint(data_key, source, identity), compute)
+        results[name] = evaluate_settings(
+            scores, targets, labels, label_names=names, settings=tuple(settings.protocols), ks=ks
+        )
+        sources[name] = source
+    report = {
+        "dataset": settings.dataset,
+        "split": settings.split,
+        "label_set": labels.name,
+        "images": len(dataset),
+        "skipped_images": len(dataset.skipped),
+        "ks": list(ks),
+        "models": {name: {"source": sources[name], **by_setting} for name, by_setting in results.items()},
+    }
+    atomic_write_json(ctx.path("eval.json"), report)
+    echo(
+        f"evaluation on {settings.dataset}:{settings.split} ({len(dataset)} images)\n"
+        + format_table(results, ks)
+    )
+    return {
+        "images": len(dataset),
+        "models": {m: {p: round(r["mAP"], 2) for p, r in v.items()} for m, v in results.items()},
+    }
+
+
+def _models(ctx: RunContext, settings: Settings, dataset: Any, names: list[str], device: Any) -> list[Any]:
+    """``(name, source, identity, compute scores)`` of the classifier and each baseline (nothing loaded yet)."""
+    from tailorgen.zeroshot import ClipZeroShot
+
+    jobs = []
+    if source := _classifier_source(ctx, settings):
+        compute = functools.partial(_classifier_scores, source, dataset, names, settings, device)
+        jobs.append(("classifier", source, _file_stamp(source), compute))
+    for baseline in settings.baselines:  # clip-zeroshot is the only one so far
+        clip = ClipZeroShot(
+            *_clip_backbone(ctx, settings), templates=tuple(settings.templates), device=device
+        )
+        compute = functools.partial(_clip_scores, clip, dataset, names, settings, baseline)
+        jobs.append((baseline, clip.source, (clip.templates, _file_stamp(clip.model_name)), compute))
+    return jobs
+
+
+def _clip_scores(clip: Any, dataset: Any, names: list[str], settings: Settings, desc: str) -> Any:
+    from tailorgen.eval_scoring import score_dataset
+
+    text = clip.text_embeddings(names)
+    return score_dataset(
+        dataset,
+        clip.transform,
+        lambda images: clip.logits(images, text),
+        batch_size=settings.batch_size,
+        num_workers=settings.num_workers,
+        desc=desc,
+    )
+
+
+def _classifier_scores(source: str, dataset: Any, names: list[str], settings: Settings, device: Any) -> Any:
+    from tailorgen.classifier import Classifier
+    from tailorgen.classifier.inference import predict
+
+    if not Path(source).is_dir() and source.count("/") != 1:
+        raise TailorgenError(
+            f"no trained classifier at {source}", "run the train stage first, or set evaluate.classifier"
+        )
+    model = Classifier.from_pretrained(source).to(device)
+    return predict(
+        model, dataset, names, batch_size=settings.batch_size, num_workers=settings.num_workers
+    ).numpy()
+
+
+def _file_stamp(source: str) -> Any:
+    """What identifies a model's weights cheaply: sizes and mtimes of its files, or the id itself."""
+    path = Path(source.removeprefix("local-dir:"))
+    if not path.is_dir():
+        return source
+    return sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file())
