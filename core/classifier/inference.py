@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
 
-__all__ = ["predict"]
+__all__ = ["map_scorer", "predict"]
 
 
 @torch.no_grad()
@@ -27,3 +28,23 @@ def predict(
         out.append(model.logits(images.to(device), text).softmax(dim=1)[:, 1].float().cpu())
     model.train(was_training)
     return torch.cat(out) if out else torch.zeros(0, len(label_names))
+
+
+def map_scorer(data: Any, label_names: list[str], *, batch_size: int = 64) -> Callable[[Any], float] | None:
+    """A function model -> mAP (x100) over ``label_names`` on the images of ``data`` that carry one.
+
+    None when no image carries any of the labels (nothing to rank).
+    """
+    from tailorgen.labeled_images import LabeledImages
+    from tailorgen.metrics import mean_average_precision
+
+    keep = (data.targets.sum(dim=1) > 0).nonzero().flatten().tolist()
+    if not keep:
+        return None
+    subset = LabeledImages([data.paths[i] for i in keep], data.targets[keep], label_names)
+
+    def score(model: Any) -> float:
+        scores = predict(model, subset, label_names, batch_size=batch_size)
+        return float(mean_average_precision(scores.numpy(), subset.targets.numpy()))
+
+    return score

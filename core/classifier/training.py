@@ -39,6 +39,7 @@ class FitConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     mixed_precision: str = "no"
+    cpu: bool = False  # train on the CPU even where CUDA is available
     num_workers: int = 0
     gamma_neg: float = 2.0
     gamma_pos: float = 1.0
@@ -93,7 +94,8 @@ def fit(
     """Train ``model``'s contexts and fusion head in place; leaves the best epoch's weights loaded."""
     from accelerate import Accelerator
 
-    accelerator = Accelerator(cpu=not torch.cuda.is_available(), mixed_precision=config.mixed_precision)
+    cpu = config.cpu or not torch.cuda.is_available()
+    accelerator = Accelerator(cpu=cpu, mixed_precision=config.mixed_precision)
     main = accelerator.is_main_process
     sgd = _optimizer(model, config)
     # Not prepared by accelerate: its wrapper would step the schedule once per process.

@@ -78,22 +78,13 @@ def _fusion_spec(ctx: RunContext) -> PluginSpec:
     return ctx.config.fusion_head or PluginSpec(plugin="global-branch")
 
 
-def _dataset_spec(ctx: RunContext, key: str, what: str) -> PluginSpec:
-    spec = ctx.config.datasets.get(key)
-    if spec is None:
-        have = ", ".join(ctx.config.datasets) or "none"
-        raise ConfigError(
-            f"config {ctx.config.path}: train.{what} = {key!r} has no [datasets.{key}] section",
-            f"data sets configured: {have}",
-        )
-    return spec
-
-
 def _val_key(settings: Settings) -> str | None:
     return settings.val_dataset or settings.real_dataset
 
 
 def validate(ctx: RunContext) -> None:
+    from tailorgen.classifier.run_data import dataset_spec
+
     settings: Settings = ctx.settings("train", Settings)
     if settings.mode == "alternate" and not settings.real_dataset:
         raise ConfigError(
@@ -102,7 +93,7 @@ def validate(ctx: RunContext) -> None:
         )
     for what in ("real_dataset", "synthetic_dataset", "val_dataset"):
         if (key := getattr(settings, what)) is not None:
-            ctx.validated_options("dataset", _dataset_spec(ctx, key, what), f"datasets.{key}")
+            ctx.validated_options("dataset", dataset_spec(ctx, key, what), f"datasets.{key}")
     evaluation = ctx.config.evaluate
     if _val_key(settings) is not None and (_val_key(settings), settings.val_split) == (
         evaluation.get("dataset"),
@@ -130,18 +121,6 @@ def plan(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _load(ctx: RunContext, key: str | None, split: str, names: list[str], what: str) -> Any:
-    """A data set split with targets over ``names``; ``key`` None means this run's synthetic/ folder."""
-    if key is None:
-        root = ctx.path("synthetic")
-        if not (root / "metadata.jsonl").is_file():
-            raise TailorgenError(f"no synthetic data set at {root}", "run the generate stage first")
-        dataset = ctx.registry.create("dataset", "imagefolder", {"root": root})
-    else:
-        dataset = ctx.create("dataset", f"datasets.{key}", _dataset_spec(ctx, key, what))
-    return dataset.load(split, names, ctx.labels)
-
-
 def _fingerprint(ctx: RunContext, settings: Settings) -> str:
     synthetic = ctx.path("synthetic", "metadata.jsonl")
     parts = {
@@ -156,42 +135,39 @@ def _fingerprint(ctx: RunContext, settings: Settings) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _mixed_precision(choice: str) -> str:
+def _mixed_precision(choice: str, device: str) -> str:
+    """accelerate's mixed-precision mode: ``auto`` is bf16 (else fp16) on a GPU and none on the CPU."""
     import torch
 
-    if choice != "auto":
-        return choice
-    if not torch.cuda.is_available():
+    on_gpu = device != "cpu" and torch.cuda.is_available()
+    if choice == "auto":
+        if not on_gpu:
+            return "no"
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if choice == "fp16" and not on_gpu:
+        echo("[train] fp16 mixed precision needs a GPU: training in fp32")
         return "no"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return choice
 
 
 def _validator(ctx: RunContext, settings: Settings) -> Any:
-    """mAP over the chosen labels on the validation split (images with at least one of them)."""
+    """mAP over the chosen labels on the validation split, or None (then the last epoch is kept)."""
+    from tailorgen.classifier.inference import map_scorer
+    from tailorgen.classifier.run_data import load_split
+
     key = _val_key(settings)
     if key is None:
         echo("[train] no validation data set: keeping the last epoch")
         return None
     labels = ctx.labels
     names = {"unseen": labels.unseen, "seen": labels.seen, "all": labels.used}[settings.val_labels]
-    data = _load(ctx, key, settings.val_split, names, "val_dataset")
-    keep = (data.targets.sum(dim=1) > 0).nonzero().flatten().tolist()
-    if not keep:
+    data = load_split(ctx, key, settings.val_split, names, "val_dataset")
+    scorer = map_scorer(data, names, batch_size=settings.val_batch_size)
+    if scorer is None:
         echo(
-            f"[train] {key}:{settings.val_split} has no image of the {settings.val_labels} labels: keeping the last epoch"
+            f"[train] {key}:{settings.val_split} has no {settings.val_labels}-label image: keeping the last epoch"
         )
-        return None
-    from tailorgen.classifier.inference import predict
-    from tailorgen.labeled_images import LabeledImages
-    from tailorgen.metrics import mean_average_precision
-
-    subset = LabeledImages([data.paths[i] for i in keep], data.targets[keep], names)
-
-    def score(model: Any) -> float:
-        scores = predict(model, subset, names, batch_size=settings.val_batch_size)
-        return float(mean_average_precision(scores.numpy(), subset.targets.numpy()))
-
-    return score
+    return scorer
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -199,6 +175,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     from tailorgen.classifier import Classifier
     from tailorgen.classifier.augment import train_transform
     from tailorgen.classifier.checkpoints import TrainCheckpoints
+    from tailorgen.classifier.run_data import load_split
     from tailorgen.classifier.training import FitConfig, Phase, fit
 
     settings: Settings = ctx.settings("train", Settings)
@@ -229,9 +206,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
     )
     phases = []
     if settings.mode == "alternate":
-        real = _load(ctx, settings.real_dataset, settings.real_split, labels.seen, "real_dataset")
+        real = load_split(ctx, settings.real_dataset, settings.real_split, labels.seen, "real_dataset")
         phases.append(Phase("real", real, labels.seen))
-    synthetic = _load(
+    synthetic = load_split(
         ctx, settings.synthetic_dataset, settings.synthetic_split, labels.unseen, "synthetic_dataset"
     )
     phases.append(Phase("synthetic", synthetic, labels.unseen))
@@ -248,7 +225,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
         lr_fusion=settings.lr_fusion,
         momentum=settings.momentum,
         weight_decay=settings.weight_decay,
-        mixed_precision=_mixed_precision(settings.mixed_precision),
+        mixed_precision=_mixed_precision(settings.mixed_precision, ctx.config.run.device),
+        cpu=ctx.config.run.device == "cpu",
         num_workers=settings.num_workers,
         gamma_neg=settings.gamma_neg,
         gamma_pos=settings.gamma_pos,
