@@ -189,3 +189,15 @@ def test_global_branch_matches_the_formula_written_out():
 def test_global_branch_rejects_heads_that_do_not_divide_the_width(demo_models):
     with pytest.raises(TailorgenError, match="heads"):
         _build(demo_models, "global-branch", fusion_options={"heads": 3})
+
+
+def test_text_checkpointing_gives_the_same_gradients(demo_models, images):
+    grads = []
+    for checkpointing in (False, True):
+        model = _build(demo_models, "none").train()
+        model.clip.transformer.grad_checkpointing = checkpointing
+        loss = softmax_asymmetric_loss(model.logits(images, model.text_features_for(NAMES)), torch.ones(2, 3))
+        loss.backward()
+        grads.append(model.prompt.ctx_pos.grad.clone())
+    assert grads[0].abs().sum() > 0
+    assert torch.allclose(grads[0], grads[1], atol=1e-6)

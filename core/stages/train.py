@@ -22,7 +22,7 @@ from tailorgen.progress import echo
 __all__ = ["Settings", "plan", "run", "validate"]
 
 #: settings that may change between a run and its resumption
-_RESUMABLE_CHANGES = {"num_workers", "keep_checkpoints", "val_batch_size"}
+_RESUMABLE_CHANGES = {"num_workers", "keep_checkpoints", "val_batch_size", "text_checkpointing"}
 
 
 class Settings(BaseModel):
@@ -71,6 +71,9 @@ class Settings(BaseModel):
     gamma_pos: float = Field(1.0, ge=0, description="asymmetric loss focusing on positives")
     loss_clip: float = Field(0.05, ge=0, lt=1, description="asymmetric loss probability margin on negatives")
     loss_weight: float = Field(0.01, gt=0, description="loss multiplier")
+    text_checkpointing: bool = Field(
+        False, description="recompute the text tower in backward: less memory with many labels (NUS-WIDE)"
+    )
     keep_checkpoints: int = Field(1, ge=1, description="epoch checkpoints to keep")
 
 
@@ -201,6 +204,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         seen=labels.seen,
         unseen=labels.unseen,
     )
+    model.clip.transformer.grad_checkpointing = settings.text_checkpointing
     augment = train_transform(
         model.preprocess, model.image_size, randaugment=settings.randaugment, cutout=settings.cutout
     )
