@@ -53,8 +53,9 @@ class OpenClipDiscriminator(Discriminator, DifferentiableDiscriminator):
             )
             tokenizer = open_clip.get_tokenizer(opts.model)
         except (OSError, RuntimeError, ValueError) as exc:
+            what = opts.model if remote else f"{opts.model} (pretrained {opts.pretrained!r})"
             raise PluginError(
-                f"open-clip: cannot load {opts.model!r} (pretrained {opts.pretrained!r}): {exc}",
+                f"open-clip: cannot load {what}: {exc}",
                 "see `open_clip.list_pretrained()`, or use hf-hub:ORG/REPO or local-dir:PATH",
             ) from None
         from tailorgen.devices import resolve_dtype
