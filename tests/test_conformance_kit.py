@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.registry import hookimpl
-from tailorgen.registry.roles import Discriminator, FusionHead, Generator, PromptWriter
+from tailorgen.registry.roles import Dataset, Discriminator, FusionHead, Generator, PromptWriter
 from tailorgen.testing.conformance import (
     ConformanceError,
     check_entry,
@@ -23,6 +23,7 @@ HOOKS = {
     Generator: "register_generators",
     Discriminator: "register_discriminators",
     FusionHead: "register_fusion_heads",
+    Dataset: "register_datasets",
 }
 
 
@@ -180,6 +181,33 @@ class DisruptiveHead(FusionHead):
         with torch.no_grad():
             visual.layer1[0].conv2.weight.mul_(2.0)
         return []
+
+
+class RootOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    root: Path = Field(description="A COCO-format folder.")
+
+
+class LenientDataset(Dataset):
+    name: ClassVar[str] = "lenient"
+    description: ClassVar[str] = "silently drops the data's labels it was not asked for"
+    Options: ClassVar[type[BaseModel]] = RootOptions
+
+    def load(self, split: str, label_names: list[str]) -> Any:
+        import torch
+        from tailorgen.labeled_images import LabeledImages
+        from tailorgen.testing.tiny_layouts import coco_split_labels
+
+        labels = coco_split_labels(self.options.root, split)
+        targets = torch.tensor([[float(n in found) for n in label_names] for found in labels.values()])
+        return LabeledImages([self.options.root / "images" / f for f in labels], targets, label_names)
+
+
+def test_dataset_dropping_unknown_labels_is_caught(demo_models: dict[str, Path], tmp_path: Path) -> None:
+    options = {"lenient": {"root": str(demo_models["coco"])}}
+    with pytest.raises(ConformanceError, match="must fail: the data has images labelled"):
+        check_plugin(_module(LenientDataset), demo_models, tmp_path, options=options, lazy_imports=False)
 
 
 @pytest.mark.parametrize(

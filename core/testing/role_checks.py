@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tailorgen.testing.checks import expect
+from tailorgen.testing.checks import ConformanceError, expect
 
 __all__ = ["ROLE_CHECKS", "CheckInputs"]
 
@@ -74,7 +74,9 @@ def check_prompt_writer(writer: Any, inputs: CheckInputs) -> None:
 def check_generator(generator: Any, inputs: CheckInputs) -> None:
     """One PIL image per (prompt, seed); the same seed gives the same image, another seed another one."""
     import numpy as np
+    import torch
     from PIL import Image
+    from tailorgen.registry.roles import DifferentiableGenerator
 
     prompts, seeds = ["a photo of a cat", "a photo of a dog"], [3, 4]
     images = generator.generate(prompts, seeds)
@@ -90,6 +92,12 @@ def check_generator(generator: Any, inputs: CheckInputs) -> None:
     expect(np.abs(alone - pixels[1]).mean() < 2.0, "an image must depend only on its own prompt and seed")
     other = np.asarray(generator.generate(prompts[1:], [99])[0].convert("RGB"), dtype=np.int16)
     expect(np.abs(other - alone).mean() > 0.5, "another seed must give another image")
+    if isinstance(generator, DifferentiableGenerator):
+        encoder = generator.trainable_text_encoder()
+        expect(
+            isinstance(encoder, torch.nn.Module) and any(True for _ in encoder.parameters()),
+            "trainable_text_encoder() must return the torch module fine-tuning trains",
+        )
 
 
 def check_discriminator(discriminator: Any, inputs: CheckInputs) -> None:
@@ -178,6 +186,23 @@ def check_dataset(dataset: Any, inputs: CheckInputs) -> None:
     expect(
         torch.equal(flipped.targets, data.targets.flip(1)), "target columns must follow label_names' order"
     )
+    _check_unknown_labels_rejected(dataset, inputs.dataset_split, names, data.targets)
+
+
+def _check_unknown_labels_rejected(dataset: Any, split: str, names: list[str], targets: Any) -> None:
+    """Data labelled with a name the caller did not ask for is a one-line TailorgenError (not dropped)."""
+    from tailorgen.errors import TailorgenError
+
+    present = names[int(targets.sum(0).argmax())]
+    try:
+        dataset.load(split, [n for n in names if n != present])
+    except TailorgenError:
+        return
+    except Exception as exc:
+        raise ConformanceError(
+            f"labels in the data that are not in label_names must raise TailorgenError, got {exc!r}"
+        ) from exc
+    raise ConformanceError(f"load() without {present!r} must fail: the data has images labelled {present!r}")
 
 
 def check_exporter(exporter: Any, inputs: CheckInputs) -> None:
