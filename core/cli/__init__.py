@@ -22,6 +22,8 @@ COMMANDS: dict[str, str] = {
     "predict": "tailorgen.cli.predict:predict",
     "publish": "tailorgen.cli.publish:publish",
     "hub": "tailorgen.cli.hub:hub",
+    "show": "tailorgen.cli.show:show",
+    "score-metrics": "tailorgen.cli.score_metrics:score_metrics",
 }
 
 
