@@ -74,7 +74,11 @@ def _sd2_generator(device: Any) -> Any:
         )
     )
     scheduler = EulerDiscreteScheduler(
-        beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear", prediction_type="v_prediction"
+        beta_start=0.00085,
+        beta_end=0.012,
+        beta_schedule="scaled_linear",
+        prediction_type="v_prediction",
+        steps_offset=1,
     )
     pipe = StableDiffusionPipeline(
         vae=vae,
@@ -144,11 +148,12 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     encoder = generator.trainable_text_encoder()
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=1e-8)
 
-    def step() -> None:
+    def step() -> float:
         objective(0, 0).loss.backward()
-        torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
+        norm = float(torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0))
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
+        return norm
 
     cuda = device.type == "cuda"
     if cuda:  # allocated bytes are exact however the caching allocator reuses memory
@@ -161,12 +166,14 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         before = _rss_high_water()[0]
     start = time.perf_counter()
     try:
-        step()
+        norm = step()
     except torch.cuda.OutOfMemoryError:
-        return {"peak_mb": None, "step_mb": None, "seconds": None, "oom": True}
+        return {"peak_mb": None, "step_mb": None, "seconds": None, "grad_norm": None}
+    if cuda:
+        torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() if cuda else _rss_high_water()[1]
-    return {"peak_mb": peak / MB, "step_mb": (peak - before) / MB, "seconds": seconds, "oom": False}
+    return {"peak_mb": peak / MB, "step_mb": (peak - before) / MB, "seconds": seconds, "grad_norm": norm}
 
 
 def _child(args: argparse.Namespace, steps: int, checkpoint: bool) -> dict[str, Any]:
@@ -221,11 +228,13 @@ def main() -> None:
         f"L_TE step, {args.arch} models, {args.resolution} px, device {args.device}"
         f"{', block checkpointing' if args.checkpoint_blocks else ''}"
     )
-    print(f"{'sampling steps':>14} {'checkpointing':>13} {'peak MB':>9} {'step MB':>9} {'seconds':>8}")
+    print(
+        f"{'sampling steps':>14} {'checkpointing':>13} {'peak MB':>9} {'step MB':>9} {'seconds':>8} {'grad norm':>10}"
+    )
     for (steps, ckpt), row in rows.items():
         print(
             f"{steps:>14} {'on' if ckpt else 'off':>13} {_fmt(row['peak_mb']):>9} {_fmt(row['step_mb']):>9}"
-            f" {_fmt(row['seconds']):>8}"
+            f" {_fmt(row['seconds']):>8} {'-' if row['grad_norm'] is None else format(row['grad_norm'], '.3g'):>10}"
         )
     few, many = rows[(args.steps[0], True)], rows[(args.steps[1], True)]
     if few["step_mb"] and many["step_mb"]:

@@ -38,6 +38,8 @@ class TrainerConfig:
     max_consecutive_nonfinite: int = 20
     checkpoint_every: int = 500
     mixed_precision: MixedPrecision = "no"
+    #: fp16 only: the initial loss scale (lowered on overflow, raised after 2000 clean steps)
+    loss_scale: float = 1024.0
     seed: int = 0
     #: settings a resumed run must share with the checkpoint it resumes from
     fingerprint: str = ""
@@ -68,10 +70,14 @@ class _Totals:
         self.images += record["images"]
 
 
-def _resume(store: CheckpointStore, log: Path, encoder: Any, optimizer: Any, config: TrainerConfig) -> int:
+def _resume(
+    store: CheckpointStore, log: Path, *, encoder: Any, optimizer: Any, scaler: Any, config: TrainerConfig
+) -> int:
     start = store.latest()
     if start is not None:
         state = store.load(start, encoder, optimizer)
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         if state.get("fingerprint") != config.fingerprint:
             raise TailorgenError(
                 f"fine-tuning checkpoints in {store.root} were made with different [finetune] settings",
@@ -116,9 +122,9 @@ def _optimizer_step(
         scaler.unscale_(optimizer)
         norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
         finite = math.isfinite(norm)
-    if finite:
-        scaler.step(optimizer)
-    scaler.update()
+        if finite:
+            scaler.step(optimizer)
+        scaler.update()  # fp16: halves the loss scale after an overflow (needs the unscale_ above)
     optimizer.zero_grad(set_to_none=True)
     return {
         "step": step + 1,
@@ -144,8 +150,10 @@ def train_text_encoder(
     params = [p for p in encoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     device = params[0].device
-    scaler = torch.amp.GradScaler(device.type, enabled=config.mixed_precision == "fp16")
-    start = _resume(store, log, encoder, optimizer, config)
+    scaler = torch.amp.GradScaler(
+        device.type, init_scale=config.loss_scale, enabled=config.mixed_precision == "fp16"
+    )
+    start = _resume(store, log, encoder=encoder, optimizer=optimizer, scaler=scaler, config=config)
     totals = _Totals()
     recent: deque[float] = deque(maxlen=50)
     for record in read_jsonl(log):
@@ -177,7 +185,8 @@ def train_text_encoder(
                 "lower [finetune] lr, use mixed_precision = 'no' or 'bf16', or check the generator's dtype",
             )
         if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
-            store.save(step + 1, save_encoder, optimizer, {"fingerprint": config.fingerprint})
+            extra = {"fingerprint": config.fingerprint, "scaler": scaler.state_dict()}
+            store.save(step + 1, save_encoder, optimizer, extra)
     bar.close()
     return {
         "steps": config.steps,
