@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 from tailorgen.testing import demo as demo_module
-from tailorgen.testing.tiny_models import build_clip_tokenizer, build_open_clip, build_tiny_coco
+from tailorgen.testing.tiny_models import (
+    build_causal_lm,
+    build_clip_tokenizer,
+    build_open_clip,
+    build_tiny_coco,
+)
 
 
 def _digest(directory: Path) -> dict[str, str]:
@@ -143,7 +148,14 @@ def test_tiny_coco_follows_the_zero_shot_protocol(demo_models: dict[str, Path]) 
 
 
 @pytest.mark.parametrize(
-    "builder", [build_tiny_coco, lambda d: build_open_clip(d, "rn")], ids=["coco", "clip-rn"]
+    "builder",
+    [
+        build_tiny_coco,
+        lambda d: build_open_clip(d, "rn"),
+        lambda d: build_open_clip(d, "vit"),
+        build_causal_lm,
+    ],
+    ids=["coco", "clip-rn", "clip-vit", "lm"],
 )
 def test_builders_are_deterministic(tmp_path: Path, builder) -> None:  # type: ignore[no-untyped-def]
     assert _digest(builder(tmp_path / "a")) == _digest(builder(tmp_path / "b"))
