@@ -191,3 +191,32 @@ def test_fingerprint_error_is_a_tailorgen_error(tmp_path: Path) -> None:
         write_prompts(cfg, tmp_path / "run", overrides=("prompts.prompts_per_set=3",))
     more = write_prompts(cfg, tmp_path / "run", overrides=("prompts.n_sets=3",))  # more sets: resumes
     assert more["label_sets"] == 3
+
+
+def test_killed_run_resumes_to_the_same_file(first_run: Path, models_dir: Path, tmp_path: Path) -> None:
+    """SIGKILL a real run after its first saved label set; the rerun completes it byte for byte.
+
+    One set per chunk here (first_run used four): what a set gets must not depend on the chunking.
+    """
+    import signal
+    import time
+
+    out = tmp_path / "run"
+    args = ["demo", "--models-dir", str(models_dir), "--out", str(out), "--stages", "prompts"]
+    args += ["--set", "prompts.sets_per_chunk=1"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "tailorgen", *args], env=env, stderr=subprocess.DEVNULL)
+    target = out / "prompts.jsonl"
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline:
+        if target.exists() and target.stat().st_size > 0:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait()
+    killed_early = proc.returncode == -signal.SIGKILL
+    done = tailorgen(*args)
+    assert done.returncode == 0, done.stderr
+    if killed_early:
+        assert "label sets already written" in done.stderr
+    assert target.read_bytes() == (first_run / "prompts.jsonl").read_bytes()
