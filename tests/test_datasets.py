@@ -214,3 +214,28 @@ def test_targets_are_float_and_paths_align(tmp_path: Path) -> None:
     ds = create_dataset("coco", root=str(_coco(tmp_path))).load("val", ["person", "cat", "dog"])
     assert ds.targets.dtype == torch.float32
     assert np.array_equal(ds.targets.numpy().sum(0), [1, 1, 1])
+
+
+def test_tiny_coco_fixture(demo_models: dict[str, Path]) -> None:
+    root = Path(demo_models["coco"])
+    labels = load_label_set(root / "labels.json")
+    coco = create_dataset("coco", root=str(root))
+    test = coco.load("test", labels.used, labels)
+    truth = json.loads((root / "annotations" / "instances_test.json").read_text())
+    by_id = {i: name for name, i in labels.external_ids.items()} or {
+        c["id"]: c["name"] for c in truth["categories"]
+    }
+    expected = {(a["image_id"], by_id[a["category_id"]]) for a in truth["annotations"]}
+    ids = {im["file_name"]: im["id"] for im in truth["images"]}
+    got = {
+        (ids[p.name], labels.used[j])
+        for p, row in zip(test.paths, test.targets, strict=True)
+        for j in np.flatnonzero(row)
+    }
+    assert got == expected
+    assert test[0][0].mode == "RGB"
+    # train annotations carry seen labels only (the zero-shot protocol)
+    train = coco.load("train", labels.used, labels)
+    unseen = [labels.used.index(n) for n in labels.unseen]
+    assert train.targets[:, unseen].sum() == 0
+    assert train.targets.sum() > 0
