@@ -177,3 +177,59 @@ def test_torchrun_two_processes_equals_one(reference: Path, config: Path, tmp_pa
     for name in journals:
         assert (run_dir / "synthetic" / ".journal" / name).read_text().strip()
     assert snapshot(run_dir) == snapshot(reference)
+
+
+def test_contact_sheet_written_and_show_command(reference: Path, tmp_path: Path) -> None:
+    from PIL import Image
+    from tailorgen.cli import main
+
+    sheet = reference / "contact_sheet.png"
+    with Image.open(sheet) as img:
+        assert img.width > 32
+    out = tmp_path / "sheet.png"
+    main(["show", str(reference), "--out", str(out), "--columns", "2", "--size", "40"])
+    rows = len(_rows(reference / "synthetic" / "metadata.jsonl"))
+    with Image.open(out) as img:
+        assert img.width == 2 * 48
+        assert img.height == -(-rows // 2) * (40 + 4 + 36 + 6)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["show", str(tmp_path / "nothing")])
+    assert exit_info.value.code == 1
+
+
+def test_keep_rejected_loose_rule_and_fine_tuned_encoder(
+    demo_models: dict[str, Path], tmp_path: Path
+) -> None:
+    from tailorgen.context import RunContext
+    from tailorgen.stages import generate
+
+    config = write_config(
+        tmp_path / "loose.toml",
+        demo_models,
+        generate={"quota": 1, "max_attempts_per_label": 2, "keep_rejected": True},
+        discriminator={"rule": "loose", "top_k": 2, "extra_threshold": 0.01},
+    )
+    run_dir = tmp_path / "run"
+    write_prompts(run_dir)
+    encoder = run_dir / "finetune" / "text_encoder"
+    shutil.copytree(demo_models["sd"] / "text_encoder", encoder)
+    ctx = RunContext(load_config(config), run_dir)
+    assert generate.plan(ctx)["text_encoder"] == str(encoder)  # no model loaded for the plan
+    summary = _generate(config, run_dir)
+    assert summary["text_encoder"] == str(encoder)
+    root = run_dir / "synthetic"
+    rows = _rows(root / "metadata.jsonl")
+    assert _rows(root / "rejected.jsonl") == []
+    assert len(rows) == summary["attempts"]
+    assert any(not r["accepted"] for r in rows)
+    for row in rows:  # kept rejected images too, each with its file
+        assert (root / row["file_name"]).is_file()
+        assert row["labels"][: len(row["targets"])] == row["targets"]
+        extras = row["labels"][len(row["targets"]) :]
+        ranked = sorted(row["scores"], key=row["scores"].get, reverse=True)[:2]
+        assert all(name in ranked and row["scores"][name] > 0.01 for name in extras)
+    assert "fine-tuned, from" in (root / "README.md").read_text()
+    assert "loose" in (root / "README.md").read_text()
+
+    unused = load_config(config, ["generate.use_finetuned_text_encoder=false"])
+    assert generate.plan(RunContext(unused, run_dir))["text_encoder"] == "stock"

@@ -19,6 +19,7 @@ from tailorgen.synthetic.dataset import label_report, write_dataset
 from tailorgen.synthetic.plan import PromptPool, RoundBudget, Tally
 from tailorgen.synthetic.rounds import Drawer, run_rounds
 from tailorgen.synthetic.rule import AcceptanceRule
+from tailorgen.synthetic.sheet import write_contact_sheet
 from tailorgen.synthetic.specs import FINETUNED_TEXT_ENCODER, discriminator_spec, fingerprint, generator_spec
 from tailorgen.synthetic.store import ImageStore
 
@@ -50,6 +51,7 @@ class Settings(BaseModel):
     use_finetuned_text_encoder: bool = Field(
         True, description=f"Draw with RUN/{FINETUNED_TEXT_ENCODER} when the run has one."
     )
+    contact_sheet: bool = Field(True, description="Write RUN/contact_sheet.png (see `tailorgen show`).")
 
     def budget(self) -> RoundBudget:
         return RoundBudget(
@@ -154,6 +156,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
             tailorgen_version=version("tailorgen"),
         )
         atomic_write_text(root / "README.md", render_card(facts))
+        if settings.contact_sheet:
+            write_contact_sheet(ctx.run_dir)
         for row in report:
             if row["status"] != "quota met":
                 echo(
