@@ -23,7 +23,6 @@ COMMANDS: dict[str, str] = {
     "publish": "tailorgen.cli.publish:publish",
     "hub": "tailorgen.cli.hub:hub",
     "show": "tailorgen.cli.show:show",
-    "show": "tailorgen.cli.show:show",
     "score-metrics": "tailorgen.cli.score_metrics:score_metrics",
 }
 
