@@ -9,7 +9,7 @@ failure) with a message naming the entry and what the contract asks for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -52,15 +52,18 @@ def check_plugin(
     *,
     registration_only: Iterable[str] = (),
     lazy_imports: bool = True,
+    dataset_split: str = "test",
+    label_names: Sequence[str] = (),
 ) -> list[str]:
     """Every check for every entry ``module`` registers; returns a line per entry that passed.
 
     ``options`` maps an entry name to the options to test it with (e.g. the tiny model's path);
     names in ``registration_only`` skip the output checks (e.g. an exporter that needs a GPU).
+    A dataset is loaded with ``dataset_split`` over ``label_names`` (default: the tiny COCO labels).
     """
     if lazy_imports:
         check_lazy_imports(module.__name__)
-    inputs = CheckInputs(dict(demo_models), Path(work_dir))
+    inputs = CheckInputs(dict(demo_models), Path(work_dir), dataset_split, list(label_names))
     passed = []
     for entry in check_registration(module):
         instance = check_entry(entry, (options or {}).get(entry.name))
