@@ -141,10 +141,15 @@ def _embedding_diversity(ctx: RunContext, settings: Settings) -> Any:
         return None
     from tailorgen.prompting.embedding import embed_texts, mean_pairwise_cosine_distance
 
+    seen: dict[tuple[str, ...], float] = {}  # one writer's figure is also the overall one: embed once
+
     def measure(texts: list[str]) -> float:
         if len(texts) > settings.embedder_max_texts:
             texts = random.Random(ctx.seed_for("prompts", "embed")).sample(texts, settings.embedder_max_texts)
-        return mean_pairwise_cosine_distance(embed_texts(texts, settings.embedder))
+        key = tuple(texts)
+        if key not in seen:
+            seen[key] = mean_pairwise_cosine_distance(embed_texts(texts, settings.embedder))
+        return seen[key]
 
     return measure
 
