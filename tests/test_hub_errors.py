@@ -46,6 +46,16 @@ def test_missing_token_fails_before_any_upload_work(hub: HubServer, run_dir: Pat
     assert not list(run_dir.glob(".publish-*"))  # nothing was staged either
 
 
+def test_token_from_the_standard_login_file(hub: HubServer, run_dir: Path) -> None:
+    (hub.home / "token").write_text(TOKEN)  # what `hf auth login` writes
+    try:
+        result = cli(hub, "publish", str(run_dir), "--repo-id", f"{USER}/from-login", token=None)
+    finally:
+        (hub.home / "token").unlink()
+    assert result.returncode == 0, result.stderr
+    assert ("model", f"{USER}/from-login") in hub.store.repos
+
+
 def test_offline_mode_fails_before_any_upload_work(hub: HubServer, run_dir: Path) -> None:
     result = cli(hub, "publish", str(run_dir), "--repo-id", f"{USER}/m", extra_env={"HF_HUB_OFFLINE": "1"})
     assert result.returncode == 1

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import torch
-from hub_helpers import LABELS, SEEN, TOKEN, UNSEEN, USER, build_classifier, cli, make_run
+from hub_helpers import LABELS, SEEN, TOKEN, UNSEEN, USER, cli, make_run
 from tailorgen.testing.hub_server import HubServer
 
 
@@ -68,30 +68,50 @@ def test_publish_then_from_pretrained_gives_identical_predictions(
     assert torch.equal(_predict(remote), _predict(local))
 
 
-def test_revision_pins_a_commit(
-    hub: HubServer, run_dir: Path, tmp_path: Path, demo_models: dict[str, Path]
-) -> None:
+def test_revision_pins_a_commit_and_stale_files_go(hub: HubServer, run_dir: Path, tmp_path: Path) -> None:
     from tailorgen.classifier import Classifier
+    from tailorgen.errors import TailorgenError
     from tailorgen.hub import publish
 
     run = shutil.copytree(run_dir, tmp_path / "run")
+    (run / "export").mkdir()
+    (run / "export" / "model.onnx").write_bytes(b"an older export")
     with hub.client_env(token=TOKEN):
-        first = publish(run, f"{USER}/pinned")["model"]["commit"]
+        first = publish(run, f"{USER}/pinned", include_onnx=True)["model"]["commit"]
         before = _predict(Classifier.from_pretrained(f"{USER}/pinned"))
-        torch.manual_seed(123)  # retrain: other weights, same repo
-        shutil.rmtree(run / "classifier")
-        build_classifier(demo_models["clip-rn"], run / "classifier")
+        retrained = Classifier.from_pretrained(run / "classifier")  # retrain: other weights, same repo
         with torch.no_grad():
-            retrained = Classifier.from_pretrained(run / "classifier")
             retrained.prompt.ctx_pos.mul_(-1)
-            retrained.save_pretrained(run / "classifier")
+        retrained.save_pretrained(run / "classifier")
         second = publish(run, f"{USER}/pinned", commit_message="retrained")["model"]["commit"]
         assert second != first
         pinned = _predict(Classifier.from_pretrained(f"{USER}/pinned", revision=first))
         latest = _predict(Classifier.from_pretrained(f"{USER}/pinned"))
+    with hub.client_env(token=None), pytest.raises(TailorgenError, match=r"revision '0{40}' not found"):
+        Classifier.from_pretrained(f"{USER}/pinned", revision="0" * 40)
     assert torch.equal(pinned, before)
     assert not torch.allclose(latest, before)
-    assert hub.store.repos[("model", f"{USER}/pinned")].resolve("main").summary == "retrained"
+    repo = hub.store.repos[("model", f"{USER}/pinned")]
+    assert repo.resolve("main").summary == "retrained"
+    assert "model.onnx" in repo.resolve(first).files
+    assert "model.onnx" not in repo.resolve("main").files  # the old export would not match the new weights
+
+
+def test_private_repo_needs_its_owners_token(hub: HubServer, run_dir: Path, tmp_path: Path) -> None:
+    from tailorgen.classifier import Classifier
+    from tailorgen.errors import TailorgenError
+    from tailorgen.hub import publish
+
+    with hub.client_env(token=TOKEN):
+        publish(run_dir, f"{USER}/secret", private=True)
+        assert Classifier.from_pretrained(f"{USER}/secret").label_names == LABELS
+    assert hub.store.repos[("model", f"{USER}/secret")].private
+    stranger = tmp_path / "stranger"  # another machine: the owner's download is not in its cache
+    with (
+        hub.client_env(token=None, home=stranger),
+        pytest.raises(TailorgenError, match="no such Hub repo, or it is private"),
+    ):
+        Classifier.from_pretrained(f"{USER}/secret")
 
 
 def test_model_card_carries_the_metadata(hub: HubServer, published: dict[str, Any]) -> None:

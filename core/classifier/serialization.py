@@ -38,6 +38,41 @@ def _weights_file(model_id: str, **download: Any) -> str:
         ) from None
 
 
+def _fetch_hub_config(repo_id: str, options: dict[str, Any]) -> None:
+    """Fetch a Hub classifier's config.json first: a missing/private repo, a missing revision or a
+    repo without config.json each get their own message (the hub mixin only warns and goes on)."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import (
+        LocalEntryNotFoundError,
+        RemoteEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    keys = ("revision", "cache_dir", "force_download", "token", "local_files_only")
+    try:
+        hf_hub_download(repo_id, "config.json", **{k: options[k] for k in keys if k in options})
+    except RepositoryNotFoundError:
+        raise TailorgenError(
+            f"classifier {repo_id}: no such Hub repo, or it is private",
+            "check the id; for a private repo log in (hf auth login) or set HF_TOKEN",
+        ) from None
+    except RevisionNotFoundError:
+        raise TailorgenError(
+            f"classifier {repo_id}: revision {options.get('revision')!r} not found",
+            "pass a branch, tag or commit sha of that repo",
+        ) from None
+    except RemoteEntryNotFoundError:
+        raise TailorgenError(
+            f"classifier {repo_id}: the repo has no config.json (not a tailorgen classifier)", _HINT
+        ) from None
+    except LocalEntryNotFoundError:
+        raise TailorgenError(
+            f"classifier {repo_id} is not in the local cache and the Hub cannot be reached",
+            "go online (unset HF_HUB_OFFLINE) once to download it",
+        ) from None
+
+
 class LoadingMixin:
     """``from_pretrained`` that refuses pickles and incomplete configs with a TailorgenError."""
 
@@ -52,6 +87,8 @@ class LoadingMixin:
         if not path.is_dir() and (source.startswith((".", "/", "~")) or source.count("/") != 1):
             raise TailorgenError(f"classifier {source}: no such folder (and not a Hub repo id)", _HINT)
         try:
+            if not path.is_dir():
+                _fetch_hub_config(source, kwargs)
             return super().from_pretrained(str(path) if path.is_dir() else source, **kwargs)  # type: ignore[misc]
         except (HfHubHTTPError, HFValidationError, OfflineModeIsEnabled) as exc:
             raise TailorgenError(

@@ -46,13 +46,13 @@ pre, labels = config["preprocess"], config["label_names"]
 
 
 def preprocess(path):
-    # resize the short side, centre-crop, scale to [0, 1], normalise: the model's eval transform
+    # the classifier's eval transform: resize the short side (antialiased), centre-crop, normalise
     image = Image.open(path).convert("RGB")
-    size = pre["image_size"]
-    scale = size / min(image.size)
-    resample = getattr(Image.Resampling, pre.get("interpolation", "bicubic").upper())
-    image = image.resize((max(size, round(image.width * scale)), max(size, round(image.height * scale))), resample)
-    left, top = (image.width - size) // 2, (image.height - size) // 2
+    size, (w, h) = pre["image_size"], image.size
+    long = int(size * max(w, h) / min(w, h))
+    image = image.resize((size, long) if w <= h else (long, size),
+                         getattr(Image.Resampling, pre.get("interpolation", "bicubic").upper()))
+    left, top = round((image.width - size) / 2), round((image.height - size) / 2)
     image = image.crop((left, top, left + size, top + size))
     x = (np.asarray(image, dtype=np.float32) / 255.0 - np.float32(pre["mean"])) / np.float32(pre["std"])
     return x.transpose(2, 0, 1)[None].astype(np.float32)

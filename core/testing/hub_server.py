@@ -299,6 +299,7 @@ class HubServer:
         self.store = HubStore(tokens if tokens is not None else {"hf_test_token": "tester"})
         #: the clients' HF_HOME (cache, token file); keep it in a temp dir so tests never see a real login
         self.home = Path(home) if home is not None else Path(tempfile.mkdtemp(prefix="loopback-hub-"))
+        self.home.mkdir(parents=True, exist_ok=True)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -332,36 +333,40 @@ class HubServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def env(self, token: str | None = None) -> dict[str, str]:
+    def env(self, token: str | None = None, home: Path | None = None) -> dict[str, str]:
         """Variables that point a subprocess's ``huggingface_hub`` (and ``datasets``) at this server."""
         env = {
             k: v
             for k, v in os.environ.items()
             if k not in {"HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_TOKEN"}
         }
-        env |= {"HF_ENDPOINT": self.url, "HF_HOME": str(self.home), "HF_HUB_DISABLE_TELEMETRY": "1"}
+        env |= {"HF_ENDPOINT": self.url, "HF_HOME": str(home or self.home), "HF_HUB_DISABLE_TELEMETRY": "1"}
         if token is not None:
             env["HF_TOKEN"] = token
         return env
 
     @contextlib.contextmanager
-    def client_env(self, token: str | None = None) -> Iterator[None]:
-        """Point this process's ``huggingface_hub`` at the server for the block (constants are import-time)."""
+    def client_env(self, token: str | None = None, home: Path | None = None) -> Iterator[None]:
+        """Point this process's ``huggingface_hub`` at the server for the block (constants are import-time).
+
+        ``home`` replaces the HF_HOME (cache, login) for the block: another user on another machine.
+        """
         from huggingface_hub import constants
 
+        hf_home = Path(home) if home is not None else self.home
         patched = {
             "ENDPOINT": self.url,
             "HUGGINGFACE_CO_URL_TEMPLATE": self.url + "/{repo_id}/resolve/{revision}/{filename}",
             "HF_URL_HOSTS": constants.HF_URL_HOSTS | {"127.0.0.1"},
             "HF_HUB_OFFLINE": False,
-            "HF_HUB_CACHE": str(self.home / "hub"),
-            "HF_TOKEN_PATH": str(self.home / "token"),
-            "HF_STORED_TOKENS_PATH": str(self.home / "stored_tokens"),
+            "HF_HUB_CACHE": str(hf_home / "hub"),
+            "HF_TOKEN_PATH": str(hf_home / "token"),
+            "HF_STORED_TOKENS_PATH": str(hf_home / "stored_tokens"),
         }
         saved_constants = {k: getattr(constants, k) for k in patched}
         saved_env = dict(os.environ)
         os.environ.clear()
-        os.environ.update(self.env(token))
+        os.environ.update(self.env(token, hf_home))
         for key, value in patched.items():
             setattr(constants, key, value)
         try:
