@@ -29,7 +29,10 @@ __all__ = [
 
 
 def as_matrices(scores: Any, targets: Any) -> tuple[np.ndarray, np.ndarray]:
-    """``(scores float, targets bool)`` as 2-D numpy arrays of one shape (torch tensors accepted)."""
+    """``(scores float, targets bool)`` as 2-D numpy arrays of one shape (torch tensors accepted).
+
+    A target counts as positive when it is > 0.
+    """
     s, t = (np.asarray(x.detach().cpu() if hasattr(x, "detach") else x) for x in (scores, targets))
     if s.ndim != 2 or s.shape != t.shape:
         raise TailorgenError(
@@ -39,9 +42,9 @@ def as_matrices(scores: Any, targets: Any) -> tuple[np.ndarray, np.ndarray]:
         s = s.astype(np.float64)
     elif s.dtype.itemsize < 4:
         s = s.astype(np.float32)
-    if np.isnan(s).any():
+    if s.size and np.isnan(s.max()):  # max propagates NaN: one pass, no temporary
         raise TailorgenError("scores contain NaN", "fix the model's outputs (a NaN cannot be ranked)")
-    return s, t.astype(bool)
+    return s, (t if t.dtype == bool else t > 0)  # 0/1, -1/1 and probabilities-as-labels all work
 
 
 def average_precision(scores: Any, targets: Any) -> np.ndarray:

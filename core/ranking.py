@@ -34,6 +34,12 @@ def ordered_keys(scores: np.ndarray, nonnegative: bool = False) -> np.ndarray:
     return np.where(bits & sign, ~bits, bits | sign)
 
 
+def _workers() -> int:
+    """Threads for the label blocks: the CPUs this process may run on (at most 8)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return max(1, min(8, cpus))
+
+
 def positive_ranks(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(label, rank)`` of every positive of ``targets`` (N x C bool) under ``scores`` (N x C float).
 
@@ -55,7 +61,7 @@ def positive_ranks(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray,
         col, rank = _block_ranks(scores[:, columns], targets[:, columns], label[lo:hi] - j0, image[lo:hi])
         return col + j0, rank
 
-    with ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1)) as pool:
+    with ThreadPoolExecutor(max_workers=_workers()) as pool:
         parts = list(pool.map(block, range(len(starts))))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]).astype(np.float64)
 

@@ -130,3 +130,10 @@ def test_bad_inputs_are_clear_errors() -> None:
         ranking_metrics(np.array([[np.nan, 1.0]]), np.array([[1, 0]]))
     with pytest.raises(TailorgenError, match="at least 1"):
         top_k_prf(np.zeros((2, 2)), np.ones((2, 2)), 0)
+
+
+def test_targets_count_as_positive_when_above_zero() -> None:
+    rng = np.random.default_rng(4)
+    scores, positive = rng.random((25, 5)), rng.random((25, 5)) < 0.3
+    minus_one = np.where(positive, 1, -1)  # the -1/1 convention of some label files
+    assert ranking_metrics(scores, minus_one) == ranking_metrics(scores, positive)
