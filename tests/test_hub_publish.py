@@ -97,6 +97,21 @@ def test_revision_pins_a_commit_and_stale_files_go(hub: HubServer, run_dir: Path
     assert "model.onnx" not in repo.resolve("main").files  # the old export would not match the new weights
 
 
+def test_publish_to_a_branch(hub: HubServer, run_dir: Path) -> None:
+    from tailorgen.classifier import Classifier
+    from tailorgen.hub import publish
+
+    with hub.client_env(token=TOKEN):
+        main = publish(run_dir, f"{USER}/branched")["model"]["commit"]
+        dev = publish(run_dir, f"{USER}/branched", revision="dev", commit_message="on dev")["model"]
+        assert Classifier.from_pretrained(f"{USER}/branched", revision="dev").label_names == LABELS
+    repo = hub.store.repos[("model", f"{USER}/branched")]
+    assert repo.branches["main"] == main  # main untouched
+    assert dev["revision"] == "dev"
+    # same files as main: nothing changed, so the client made no new commit on dev
+    assert repo.branches["dev"] == dev["commit"]
+
+
 def test_private_repo_needs_its_owners_token(hub: HubServer, run_dir: Path, tmp_path: Path) -> None:
     from tailorgen.classifier import Classifier
     from tailorgen.errors import TailorgenError

@@ -20,7 +20,11 @@ __all__ = ["publish"]
 @click.option(
     "--dataset-repo-id", metavar="USER/NAME", help="Also push the synthetic data set to this dataset repo."
 )
-@click.option("--include-rejected", is_flag=True, help="Data set: also push images the filter rejected.")
+@click.option(
+    "--include-rejected",
+    is_flag=True,
+    help="Data set: also push rejected images the run kept (generate.keep_rejected).",
+)
 @click.option(
     "--text-encoder-repo-id",
     metavar="USER/NAME",

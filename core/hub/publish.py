@@ -22,6 +22,14 @@ from tailorgen.hub.upload import push_folder
 __all__ = ["check_repo_id", "publish"]
 
 
+def _staging(run_dir: Path) -> tempfile.TemporaryDirectory[str]:
+    """A scratch folder inside the run (same file system: files are hard-linked, not copied), else in /tmp."""
+    try:
+        return tempfile.TemporaryDirectory(prefix=".publish-", dir=run_dir)
+    except OSError:  # a read-only run directory
+        return tempfile.TemporaryDirectory(prefix="tailorgen-publish-")
+
+
 def check_repo_id(repo_id: str, option: str = "--repo-id") -> str:
     """``USER/NAME`` as the Hub accepts it, else a one-line error naming the option."""
     from huggingface_hub.errors import HFValidationError
@@ -64,7 +72,7 @@ def publish(
     facts = read_run(run_dir)
     message = commit_message or f"Publish tailorgen classifier from run {facts.run_dir.name}"
     result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix=".publish-", dir=facts.run_dir) as tmp:
+    with _staging(facts.run_dir) as tmp:
         staged = {name: Path(tmp) / name for name in ("model", "dataset", "text_encoder")}
         if text_encoder_repo_id:
             stage_text_encoder(facts, staged["text_encoder"], text_encoder_repo_id)

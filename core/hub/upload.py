@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tailorgen.hub.auth import hub_call
-from tailorgen.progress import echo
+from tailorgen.progress import echo, is_quiet
 
 __all__ = ["link_or_copy", "push_folder"]
 
@@ -34,7 +34,10 @@ def push_folder(
 ) -> dict[str, Any]:
     """Upload ``folder`` as the whole content of ``repo_id`` (files not in it are deleted, but .gitattributes)."""
     from huggingface_hub import HfApi
+    from huggingface_hub.utils import disable_progress_bars
 
+    if is_quiet():
+        disable_progress_bars()
     api = HfApi(token=token)
     kind = "" if repo_type == "model" else f"{repo_type} "
     with hub_call(f"create {kind}repo {repo_id}", token):
