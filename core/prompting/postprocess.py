@@ -8,6 +8,7 @@ rejected one.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections.abc import Sequence
@@ -43,7 +44,8 @@ _QUOTES = "\"'“”‘’«»`"
 
 def clean_line(line: str) -> str:
     """Strip bullets, numbering, item labels, markdown emphasis, quotes and word counts."""
-    text = "".join(ch for ch in line if ch.isprintable()).strip()  # LM byte soup: control characters
+    # an LM's byte soup holds control characters (checked per character only then: it is slow)
+    text = (line if line.isprintable() else "".join(ch for ch in line if ch.isprintable())).strip()
     for _ in range(2):  # "1. **Scene 1:** ..." needs two rounds
         text = _BULLET.sub("", text)
         text = text.replace("**", "").replace("__", "").strip()
@@ -69,14 +71,8 @@ def split_reply(reply: str) -> list[str]:
         stripped = raw.strip()
         if not stripped or re.fullmatch(r"[-=*_#~\s]+", stripped):
             continue
-        if (
-            stripped.endswith(":")
-            or _PREAMBLE.match(clean_line(stripped))
-            or _REMARK.match(clean_line(stripped))
-        ):
-            continue
         text = clean_line(stripped)
-        if text:
+        if text and not (stripped.endswith(":") or _PREAMBLE.match(text) or _REMARK.match(text)):
             out.append(text)
     return out
 
@@ -90,9 +86,11 @@ class Candidate:
     reason: str | None = None
 
 
-def _shingles(text: str) -> set[tuple[str, ...]]:
+@functools.lru_cache(maxsize=8192)
+def _signature(text: str) -> tuple[str, frozenset[tuple[str, ...]]]:
+    """Normalised words and the set of word pairs (cached: accepted texts are compared again and again)."""
     tokens = words(text)
-    return set(itertools.pairwise(tokens)) or {tuple(tokens)}
+    return " ".join(tokens), frozenset(itertools.pairwise(tokens)) or frozenset({tuple(tokens)})
 
 
 class PromptValidator:
@@ -117,14 +115,12 @@ class PromptValidator:
             return "too-short"
         if len(tokens) > self.max_words:
             return "too-long"
-        key = " ".join(tokens)
-        if any(" ".join(words(other)) == key for other in accepted):
+        key, mine = _signature(text)
+        others = [_signature(other) for other in accepted]
+        if any(other_key == key for other_key, _ in others):
             return "duplicate"
-        mine = _shingles(text)
-        for other in accepted:
-            theirs = _shingles(other)
-            if len(mine & theirs) / len(mine | theirs) >= self.near_duplicate:
-                return "near-duplicate"
+        if any(len(mine & theirs) / len(mine | theirs) >= self.near_duplicate for _, theirs in others):
+            return "near-duplicate"
         return None
 
     def check(
