@@ -74,18 +74,27 @@ class TrainCheckpoints:
         for old in self._epochs()[: -self.keep]:
             shutil.rmtree(self.root / f"epoch-{old}", ignore_errors=True)
 
+    def _record(self, epoch: int) -> dict[str, Any]:
+        record = json.loads((self.root / f"epoch-{epoch}" / "state.json").read_text())
+        if record.get("fingerprint") != self.fingerprint:
+            raise TailorgenError(
+                f"checkpoints in {self.root} were written with other [train] settings or data",
+                f"restore those settings, or delete {self.root.parent} to start training over",
+            )
+        return record
+
+    def finished(self, epochs: int) -> bool:
+        """Whether training with these settings already ran ``epochs`` epochs (other settings: an error)."""
+        latest = self.latest()
+        return latest is not None and self._record(latest)["epoch"] == epochs
+
     def load(self, model: torch.nn.Module, optimizer: Any, scheduler: Any) -> dict[str, Any] | None:
         """Restore the latest checkpoint into the given objects; its state dict, or None without one."""
         epoch = self.latest()
         if epoch is None:
             return None
         folder = self.root / f"epoch-{epoch}"
-        record = json.loads((folder / "state.json").read_text())
-        if record.get("fingerprint") != self.fingerprint:
-            raise TailorgenError(
-                f"checkpoints in {self.root} were written with other [train] settings or data",
-                f"restore those settings, or delete {self.root} to start training over",
-            )
+        record = self._record(epoch)
         self._load_trainable(model, folder / "trainable.safetensors")
         params = _trainable(model)
         device = next(iter(params.values())).device

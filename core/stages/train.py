@@ -189,7 +189,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     checkpoints = TrainCheckpoints(
         ctx.path("train", "checkpoints"), _fingerprint(ctx, settings), settings.keep_checkpoints
     )
-    if (final / "model.safetensors").is_file() and checkpoints.latest() == settings.epochs:
+    if checkpoints.finished(settings.epochs) and (final / "model.safetensors").is_file():
         echo(f"[train] {final} is complete ({settings.epochs} epochs); nothing to do")
         return {"classifier": str(final), "epochs": settings.epochs, "already_done": True}
 
