@@ -97,6 +97,7 @@ def fit(
     cpu = config.cpu or not torch.cuda.is_available()
     accelerator = Accelerator(cpu=cpu, mixed_precision=config.mixed_precision)
     main = accelerator.is_main_process
+    model.to(accelerator.device)  # before a checkpoint's momentum buffers are restored onto its parameters
     sgd = _optimizer(model, config)
     # Not prepared by accelerate: its wrapper would step the schedule once per process.
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(sgd, T_max=config.epochs)
