@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.errors import TailorgenError
 from tailorgen.progress import echo, progress
 from tailorgen.registry.roles import Dataset
+from tailorgen.split_slices import parse_split, slice_rows
 
 if TYPE_CHECKING:
     from tailorgen.labeled_images import LabeledImages
@@ -37,6 +38,11 @@ class ImageDatasetOptions(BaseModel):
     ignore_labels: list[str] = Field(
         default_factory=list,
         description="Label names in the data to drop on purpose (others must be in the label set).",
+    )
+    split_names: dict[str, str] = Field(
+        default_factory=dict,
+        description='Split -> the name in the files, optionally sliced, e.g. {test = "val2014", '
+        'val = "train2014[90%:]"}; default: the split itself.',
     )
     verify_images: bool = Field(
         default=False,
@@ -69,7 +75,8 @@ class ImageDataset(Dataset):
 
     @abc.abstractmethod
     def read(self, split: str, label_set: LabelSet | None) -> RawLabels:
-        """Read ``split``; label names must already be label-set names (map external ids here)."""
+        """Read ``split`` (its name in the files, after ``split_names``); label names must already
+        be label-set names (map external ids here)."""
 
     def resolve(self, name: str) -> Path:
         """An option path, relative to ``root`` unless absolute."""
@@ -88,7 +95,16 @@ class ImageDataset(Dataset):
         root = Path(self.options.root)
         if not root.is_dir():
             raise TailorgenError(f"{self.name} data set root {root} is not a folder", "set options.root")
-        raw = self.read(split, label_set)
+        name, bounds = parse_split(self.options.split_names.get(split, split))
+        raw = self.read(name, label_set)
+        if bounds is not None:  # a slice of the split, in file order
+            rows = slice_rows(bounds, len(raw.paths))
+            raw = RawLabels(
+                raw.paths[rows],
+                raw.names,
+                raw.matrix[rows],
+                f"{raw.source} [{bounds[0] or ''}:{bounds[1] or ''}]",
+            )
         targets = _targets(raw, label_names, label_set, set(self.options.ignore_labels))
         keep, skipped = self._check_images(raw.paths, f"{self.name} {split}")
         paths = [raw.paths[i] for i in keep]

@@ -25,10 +25,6 @@ class CocoOptions(ImageDatasetOptions):
         description="Instances JSON; {split} is the split's file name.",
     )
     images: str = Field(default="images", description="Image folder (may use {split}, e.g. '{split}').")
-    split_names: dict[str, str] = Field(
-        default_factory=dict,
-        description='Split -> file name, e.g. {test = "val2014", train = "train2014"}; default: the split itself.',
-    )
 
 
 class CocoDataset(ImageDataset):
@@ -38,10 +34,7 @@ class CocoDataset(ImageDataset):
 
     def read(self, split: str, label_set: LabelSet | None) -> RawLabels:
         opts = self.options
-        file_split = opts.split_names.get(split, split)
-        path = require_file(
-            self.resolve(opts.annotations.format(split=file_split)), f"COCO {split} annotations"
-        )
+        path = require_file(self.resolve(opts.annotations.format(split=split)), f"COCO {split} annotations")
         try:
             data = json.loads(path.read_text())
             images, annotations, categories = data["images"], data.get("annotations", []), data["categories"]
@@ -59,7 +52,7 @@ class CocoDataset(ImageDataset):
         )
         matrix = np.zeros((len(images), len(categories)), dtype=bool)
         matrix[rows, cols] = True
-        folder = self.resolve(opts.images.format(split=file_split))
+        folder = self.resolve(opts.images.format(split=split))
         return RawLabels(
             [folder / f for f in files], _label_names(cat_ids, cat_names, label_set), matrix, str(path)
         )

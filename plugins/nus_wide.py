@@ -44,7 +44,7 @@ class NusWideOptions(ImageDatasetOptions):
     )
     split_names: dict[str, str] = Field(
         default_factory=lambda: {"train": "Train", "test": "Test"},
-        description="Split -> the name used in file names ({Split}).",
+        description='Split -> the name in file names ({Split}), optionally sliced, e.g. val = "Train[90%:]".',
     )
 
 
@@ -55,10 +55,7 @@ class NusWideDataset(ImageDataset):
 
     def read(self, split: str, label_set: LabelSet | None) -> RawLabels:
         opts = self.options
-        file_split = opts.split_names.get(split, split)
-        list_path = require_file(
-            self.resolve(opts.image_list.format(Split=file_split)), f"NUS-WIDE {split} list"
-        )
+        list_path = require_file(self.resolve(opts.image_list.format(Split=split)), f"NUS-WIDE {split} list")
         files = [line.replace("\\", "/") for line in _lines(list_path)]
         concepts = (
             _lines(require_file(self.resolve(opts.concept_names), "concept list"))
@@ -68,12 +65,12 @@ class NusWideDataset(ImageDataset):
         names: list[str] = []
         parts: list[np.ndarray] = []  # (N images, k labels) blocks, checked against the image list
         for concept in concepts:
-            path = self.resolve(opts.concept_labels.format(concept=concept, Split=file_split))
+            path = self.resolve(opts.concept_labels.format(concept=concept, Split=split))
             names.append(concept)
             parts.append(_check_rows(_read_01(path, ndmin=1).reshape(-1, 1), len(files), path))
         if opts.tag_names:
             tags = _lines(require_file(self.resolve(opts.tag_names), "tag list"))
-            path = self.resolve(opts.tag_matrix.format(Split=file_split))
+            path = self.resolve(opts.tag_matrix.format(Split=split))
             matrix = _check_rows(_read_01(path, ndmin=2), len(files), path)
             if matrix.shape[1] != len(tags):
                 raise TailorgenError(f"{path} has {matrix.shape[1]} columns but {len(tags)} tags are listed")

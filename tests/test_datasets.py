@@ -239,3 +239,27 @@ def test_tiny_coco_fixture(demo_models: dict[str, Path]) -> None:
     unseen = [labels.used.index(n) for n in labels.unseen]
     assert train.targets[:, unseen].sum() == 0
     assert train.targets.sum() > 0
+
+
+def test_split_slices_hold_out_part_of_a_split(tmp_path: Path) -> None:
+    root = _coco(tmp_path, split="train2014")
+    names = ["person", "cat", "dog"]
+    slices = {
+        "train": "train2014[:2]",
+        "val": "train2014[2:]",
+        "head": "train2014[:34%]",
+        "tail": "train2014[-1:]",
+    }
+    coco = create_dataset("coco", root=str(root), split_names=slices)
+    train, val = coco.load("train", names), coco.load("val", names)
+    assert [p.name for p in train.paths] + [p.name for p in val.paths] == ["a.png", "b.png", "c.png"]
+    assert val.targets.tolist() == [[0, 0, 1]]
+    assert [p.name for p in coco.load("head", names).paths] == ["a.png"]
+    assert [p.name for p in coco.load("tail", names).paths] == ["c.png"]
+    folder = _imagefolder(tmp_path / "synthetic")
+    half = create_dataset(
+        "imagefolder", root=str(folder), accepted_only=False, split_names={"val": "all[34%:]"}
+    )
+    assert [p.name for p in half.load("val", ["cat", "dog"]).paths] == ["1.png", "2.png"]
+    with pytest.raises(TailorgenError, match="bad split"):
+        create_dataset("coco", root=str(root), split_names={"val": "train2014[1]"}).load("val", names)
