@@ -72,6 +72,7 @@ def test_alternate_resumes_to_the_same_classifier(demo_env, tmp_path):
     shutil.rmtree(tmp_path / "classifier")
     _train(tmp_path, "train.keep_checkpoints=2")
     assert (tmp_path / "classifier" / "model.safetensors").read_bytes() == first
+    assert [entry["epoch"] for entry in read_jsonl(tmp_path / "train" / "log.jsonl")] == [1, 2]
     with pytest.raises(TailorgenError, match="other \\[train\\] settings"):  # finished, but not like this
         _train(tmp_path, "train.lr_context=0.1")
     assert _train(tmp_path, "train.keep_checkpoints=2")["already_done"]

@@ -7,6 +7,7 @@ only). The cosine schedule is stepped once per epoch. Validation picks the best 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 import torch
 from tailorgen.classifier.checkpoints import TrainCheckpoints
 from tailorgen.classifier.loss import softmax_asymmetric_loss
-from tailorgen.io import append_jsonl
+from tailorgen.io import append_jsonl, atomic_write_text, read_jsonl
 from tailorgen.progress import echo, progress
 from torch import nn
 
@@ -106,6 +107,9 @@ def fit(
     best, best_epoch = record.get("best_metric"), record.get("best_epoch")
     if start:
         echo(f"[train] resuming after epoch {start}/{config.epochs}")
+    if log_path is not None and main:  # forget epochs logged after the checkpoint we resume from
+        kept = [entry for entry in read_jsonl(log_path) if entry.get("epoch", 0) <= start]
+        atomic_write_text(log_path, "".join(json.dumps(entry) + "\n" for entry in kept))
     step_module, optimizer = accelerator.prepare(TrainStep(model), sgd)
     loop = _Loop(accelerator, step_module, optimizer, config, seed_for)
     for epoch in range(start, config.epochs):
