@@ -45,7 +45,7 @@ def create_session(path: str | Path, provider: str = "cpu", threads: int | None 
     options.intra_op_num_threads = threads or available_cores()
     options.log_severity_level = 3  # errors only: stdout/stderr stay readable
     try:
-        session = ort.InferenceSession(str(path), options, providers=list(PROVIDERS[provider]))
+        session = ort.InferenceSession(str(path), options, providers=_provider_chain(provider, Path(path)))
     except Exception as exc:  # onnxruntime raises a zoo of pybind11 exception classes
         raise TailorgenError(f"cannot load ONNX model {path}: {exc}") from None
     taken = session.get_providers()
@@ -55,6 +55,22 @@ def create_session(path: str | Path, provider: str = "cpu", threads: int | None 
             "check that the GPU, CUDA and (for tensorrt) TensorRT libraries are visible, or use the cpu provider",
         )
     return session
+
+
+def _provider_chain(provider: str, path: Path) -> list[Any]:
+    chain: list[Any] = list(PROVIDERS[provider])
+    if provider == "tensorrt":  # cache engines beside the model: building one takes minutes
+        cache = str(path.parent / "ort-tensorrt-cache")
+        chain[0] = (
+            chain[0],
+            {
+                "trt_engine_cache_enable": True,
+                "trt_engine_cache_path": cache,
+                "trt_timing_cache_enable": True,
+                "trt_timing_cache_path": cache,
+            },
+        )
+    return chain
 
 
 class OnnxPredictor(Predictor):
