@@ -9,7 +9,7 @@ from typing import Any
 
 from tailorgen.errors import TailorgenError
 
-__all__ = ["build_clip", "load_backbone", "preprocess_of"]
+__all__ = ["build_clip", "check_architecture", "load_backbone", "preprocess_of"]
 
 _LOCAL = "local-dir:"
 _HUB = "hf-hub:"
@@ -43,23 +43,27 @@ def _model_config(backbone: str, pretrained: str | None) -> dict[str, Any]:
     return copy.deepcopy(cfg)
 
 
-def build_clip(model_cfg: dict[str, Any]) -> Any:
-    """A randomly initialised CLIP with exactly this architecture (no network, no weights)."""
-    from open_clip.model import CLIP
-    from open_clip.modified_resnet import ModifiedResNet
-
-    cfg = {k: v for k, v in copy.deepcopy(model_cfg).items() if k != "custom_text"}
-    if "hf_model_name" in cfg.get("text_cfg", {}) or model_cfg.get("custom_text"):
+def check_architecture(model_cfg: dict[str, Any]) -> None:
+    """Refuse, from the config alone, a CLIP whose towers the classifier cannot use."""
+    text_cfg, vision_cfg = model_cfg.get("text_cfg", {}), model_cfg.get("vision_cfg", {})
+    if "hf_model_name" in text_cfg or model_cfg.get("custom_text"):
         raise TailorgenError(
             "the classifier needs a CLIP with open_clip's own text tower", "use an RN50-style CLIP"
         )
-    model = CLIP(**cfg)
-    if not isinstance(model.visual, ModifiedResNet):
+    # open_clip builds a ModifiedResNet exactly when vision_cfg.layers is a list of stage depths.
+    if "timm_model_name" in vision_cfg or not isinstance(vision_cfg.get("layers"), list | tuple):
         raise TailorgenError(
-            f"the classifier needs a ModifiedResNet image tower (got {type(model.visual).__name__})",
+            "the classifier needs a ModifiedResNet image tower (this CLIP has a ViT or timm tower)",
             "use an RN50-family CLIP backbone, e.g. RN50 with pretrained openai",
         )
-    return model
+
+
+def build_clip(model_cfg: dict[str, Any]) -> Any:
+    """A randomly initialised CLIP with exactly this architecture (no network, no weights)."""
+    from open_clip.model import CLIP
+
+    check_architecture(model_cfg)
+    return CLIP(**{k: v for k, v in copy.deepcopy(model_cfg).items() if k != "custom_text"})
 
 
 def preprocess_of(model: Any) -> dict[str, Any]:
@@ -79,7 +83,7 @@ def load_backbone(backbone: str, pretrained: str | None = None) -> tuple[Any, di
     import open_clip
 
     model_cfg = _model_config(backbone, pretrained)
-    build_clip(model_cfg)  # fail early, with a clear message, on a non-ResNet tower
+    check_architecture(model_cfg)  # fail before any download
     force = (
         {"force_quick_gelu": True} if model_cfg.get("quick_gelu") and not backbone.startswith(_LOCAL) else {}
     )
