@@ -6,15 +6,17 @@ Heavy libraries (torch, onnx, onnxruntime) load only when an export runs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tailorgen.errors import ConfigError
 from tailorgen.exporters.base import ValidatingExporter
 from tailorgen.exporters.metadata import ModelMetadata
-from tailorgen.exporters.validation import FP32, Tolerance, ValidationReport, validate
 from tailorgen.io import atomic_path
 from tailorgen.registry import hookimpl
+
+if TYPE_CHECKING:
+    from tailorgen.exporters.validation import Tolerance, ValidationReport
 
 __all__ = ["OnnxExporter", "OnnxOptions", "register_exporters", "variant_path"]
 
@@ -58,6 +60,7 @@ class OnnxExporter(ValidatingExporter):
     def export(self, classifier: Any, out_dir: Any) -> Path:
         from tailorgen.exporters.onnx_graph import export_graph
         from tailorgen.exporters.onnx_variants import VARIANTS
+        from tailorgen.exporters.validation import FP32
 
         if self.validation.batch_size == self.options.export_batch_size:
             raise ConfigError(
@@ -79,6 +82,7 @@ class OnnxExporter(ValidatingExporter):
         return path
 
     def _check(self, classifier: Any, path: Path, tolerance: Tolerance, artefact: str) -> ValidationReport:
+        from tailorgen.exporters.validation import validate
         from tailorgen.predict.onnx_backend import OnnxPredictor
         from tailorgen.predict.torch_backend import TorchPredictor
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tailorgen.errors import ConfigError, TailorgenError
 from tailorgen.exporters.base import ValidatingExporter
 from tailorgen.exporters.metadata import ModelMetadata
-from tailorgen.exporters.validation import FP16, FP32, validate
 from tailorgen.io import atomic_path, atomic_write_text
 from tailorgen.registry import hookimpl
 
@@ -118,6 +117,7 @@ class TensorRTExporter(ValidatingExporter):
         return reference, source
 
     def _check(self, engine: Path, reference: Path, artefact: str) -> Any:
+        from tailorgen.exporters.validation import FP16, FP32, validate
         from tailorgen.predict.onnx_backend import OnnxPredictor
         from tailorgen.predict.tensorrt_backend import TensorRTRunner
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.errors import TailorgenError
+from tailorgen.exporters.base import ValidationSettings
 
 __all__ = [
     "FP16",
@@ -20,20 +20,10 @@ __all__ = [
     "ExportValidationError",
     "Tolerance",
     "ValidationReport",
-    "ValidationSettings",
     "compare",
     "random_images",
     "validate",
 ]
-
-
-class ValidationSettings(BaseModel):
-    """How exports are checked: batch size and seed of the random inputs (``[export]`` sets them)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    batch_size: int = Field(3, ge=1, description="Batch of random images; must differ from the export batch.")
-    seed: int = Field(0, description="Seed of the random images (the export stage derives it from run.seed).")
 
 
 @dataclass(frozen=True)

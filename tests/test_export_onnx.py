@@ -8,9 +8,10 @@ import pytest
 from export_helpers import tiny_classifier
 from tailorgen.errors import ConfigError, TailorgenError
 from tailorgen.exporters import onnx_graph
+from tailorgen.exporters.base import ValidationSettings
 from tailorgen.exporters.metadata import ModelMetadata, read_onnx_metadata
 from tailorgen.exporters.onnx import OnnxExporter, OnnxOptions
-from tailorgen.exporters.validation import FP32, ExportValidationError, Tolerance, ValidationSettings, compare
+from tailorgen.exporters.validation import FP32, ExportValidationError, Tolerance, compare
 from tailorgen.predict.onnx_backend import OnnxPredictor
 from tailorgen.predict.torch_backend import TorchPredictor
 

@@ -65,8 +65,7 @@ def plan(ctx: RunContext) -> dict[str, Any]:
 
 def run(ctx: RunContext) -> dict[str, Any]:
     from tailorgen.classifier import Classifier
-    from tailorgen.exporters.base import ValidatingExporter
-    from tailorgen.exporters.validation import ValidationSettings
+    from tailorgen.exporters.base import ValidatingExporter, ValidationSettings
 
     settings: Settings = ctx.settings("export", Settings)
     source = _classifier_dir(ctx, settings)
