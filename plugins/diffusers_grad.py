@@ -41,6 +41,11 @@ class DiffusersGradMixin(DifferentiableGenerator):
     pipeline: Any
 
     def _grad_pipeline(self) -> Any:
+        if getattr(getattr(self, "options", None), "offload", "none") != "none":
+            raise PluginError(
+                "diffusers: text-encoder fine-tuning needs the UNet and VAE resident on the device",
+                "set the generator option offload = 'none' for the finetune stage",
+            )
         pipe = self.pipeline
         missing = [name for name in _COMPONENTS if getattr(pipe, name, None) is None]
         if missing:

@@ -162,3 +162,24 @@ def test_a_generator_without_the_capability_gets_a_clear_error(tmp_path: Path, d
     ctx.registry = Registry(extra_plugins=[Module])
     with pytest.raises(PluginError, match="needs a generator that can sample with gradients"):
         finetune.validate(ctx)
+
+
+def test_stage_skips_and_counts_a_nan_loss(tmp_path: Path, demo_models, monkeypatch) -> None:
+    from tailorgen.finetune import objective as objective_module
+
+    real = objective_module.lte_loss
+    calls = []
+
+    def poisoned(*args, **kwargs):
+        calls.append(1)
+        loss = real(*args, **kwargs)
+        return loss * float("nan") if len(calls) == 2 else loss
+
+    monkeypatch.setattr(objective_module, "lte_loss", poisoned)
+    run = _run_dir(tmp_path)
+    config = _config(tmp_path, demo_models, steps=3, images_per_step=2)
+    summary = run_pipeline(load_config(config), ["finetune"], run)["finetune"]
+    log = read_jsonl(run / "finetune" / "log.jsonl")
+    assert [r["skipped"] for r in log] == [False, True, False]
+    assert summary["skipped_steps"] == 1
+    assert [r["images"] for r in log] == [2, 2, 2]
