@@ -74,11 +74,13 @@ class OnnxExporter(ValidatingExporter):
             export_graph(classifier, tmp, metadata, self.options.export_batch_size)
             self.reports.append(self._check(classifier, tmp, FP32, path.name))
         for option, (suffix, convert, tolerance) in VARIANTS.items():
-            if getattr(self.options, option):
-                target = variant_path(path, suffix)
-                with atomic_path(target, suffix=".onnx") as tmp:
-                    convert(path, tmp, metadata)
-                    self.reports.append(self._check(classifier, tmp, tolerance, target.name))
+            target = variant_path(path, suffix)
+            if not getattr(self.options, option):
+                target.unlink(missing_ok=True)  # a variant of an older model must not outlive it
+                continue
+            with atomic_path(target, suffix=".onnx") as tmp:
+                convert(path, tmp, metadata)
+                self.reports.append(self._check(classifier, tmp, tolerance, target.name))
         return path
 
     def _check(self, classifier: Any, path: Path, tolerance: Tolerance, artefact: str) -> ValidationReport:
