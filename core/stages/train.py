@@ -249,12 +249,14 @@ def run(ctx: RunContext) -> dict[str, Any]:
     )
     from tailorgen.distributed import processes
 
-    if processes().is_main:
+    procs = processes()
+    if procs.is_main:
         partial = ctx.path(".classifier.partial")
         shutil.rmtree(partial, ignore_errors=True)
         model.save_pretrained(partial)
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
         echo(f"[train] classifier written to {final}")
+    procs.barrier()  # later stages on every process read classifier/
     sizes = {phase.name: len(phase.dataset) for phase in phases}
     return {**summary, "mode": settings.mode, "images": sizes, "classifier": str(final)}
