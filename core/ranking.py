@@ -50,6 +50,7 @@ def positive_ranks(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray,
     image, label = np.divmod(flat, c)
     grouped = np.argsort(label, kind="stable")
     image, label = image[grouped], label[grouped]
+    nonnegative = bool(scores.min(initial=0) >= 0)  # then the float bits sort like the floats
     starts = range(0, c, _BLOCK)
     bounds = np.searchsorted(label, [*starts, c])
 
@@ -58,7 +59,9 @@ def positive_ranks(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray,
         if lo == hi:
             return np.empty(0, np.int64), np.empty(0, np.int64)
         columns = slice(j0, j0 + _BLOCK)
-        col, rank = _block_ranks(scores[:, columns], targets[:, columns], label[lo:hi] - j0, image[lo:hi])
+        col, rank = _block_ranks(
+            scores[:, columns], targets[:, columns], label[lo:hi] - j0, image[lo:hi], nonnegative
+        )
         return col + j0, rank
 
     with ThreadPoolExecutor(max_workers=_workers()) as pool:
@@ -66,27 +69,47 @@ def positive_ranks(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray,
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]).astype(np.float64)
 
 
+def _cells(scores: np.ndarray, nonnegative: bool) -> np.ndarray:
+    """(labels x images) uint16 cells, non-decreasing in each label's scores.
+
+    The sum of two order-preserving maps onto half the cells each: linear in the float bits (about
+    logarithmic, good for scores crowded near zero) and linear in the score (good for evenly spread
+    scores). A sum of non-decreasing maps never reorders.
+    """
+    half = _CELL_BITS - 1
+    top = (1 << half) - 1
+    values = scores + scores.dtype.type(0)  # a contiguous copy (fast reductions); -0.0 becomes +0.0
+    keys = ordered_keys(values, nonnegative)
+    lo = keys.min(axis=0)
+    span = keys.max(axis=0) - lo
+    shift = np.maximum(np.floor(np.log2(np.maximum(span.astype(np.float64), 1))) + 1 - half, 0)
+    shift = shift.astype(keys.dtype)
+    shift += (span >> shift) > top  # float log2 may be one bit short
+    np.subtract(keys, lo, out=keys)
+    np.right_shift(keys, shift, out=keys)
+    smallest, width = values.min(axis=0), values.max(axis=0).astype(np.float64) - values.min(axis=0)
+    if np.isfinite(width).all():  # infinite scores: the bits map alone
+        scale = np.divide(top, width, out=np.zeros_like(width), where=width > 0).astype(values.dtype)
+        linear = np.subtract(values, smallest, out=values)
+        linear *= scale
+        np.minimum(linear, top, out=linear)
+        keys += linear.astype(keys.dtype)
+    cells = np.empty(keys.shape[::-1], dtype=np.uint16)
+    cells[...] = keys.T  # < 2**16; one strided copy into label-major order
+    return cells
+
+
 def _block_ranks(
-    scores: np.ndarray, targets: np.ndarray, col: np.ndarray, image: np.ndarray
+    scores: np.ndarray, targets: np.ndarray, col: np.ndarray, image: np.ndarray, nonnegative: bool
 ) -> tuple[np.ndarray, np.ndarray]:
     """Ranks of the positives ``(image, col)`` of a block of labels (``scores``: images x labels)."""
     n = scores.shape[0]
-    nonnegative = bool(scores.min(initial=0) >= 0)
-    keys = ordered_keys(scores, nonnegative)
-    lo = keys.min(axis=0)
-    span = keys.max(axis=0) - lo
-    shift = np.maximum(np.floor(np.log2(np.maximum(span.astype(np.float64), 1))) + 1 - _CELL_BITS, 0)
-    shift = shift.astype(keys.dtype)
-    shift += (span >> shift) >> keys.dtype.type(_CELL_BITS) > 0  # float log2 may be one bit short
-    np.subtract(keys, lo, out=keys)
-    np.right_shift(keys, shift, out=keys)
-    cells = np.empty(keys.shape[::-1], dtype=np.uint16)
-    cells[...] = keys.T  # < 2**16 now; one strided copy into label-major order
+    cells = _cells(scores, nonnegative)
     order = np.argsort(cells, axis=1, kind="stable")  # radix sort; equal cells keep image order
-    ordered = np.take_along_axis(cells, order, axis=1)
     cell = cells[col, image]
-    left = _row_searchsorted(ordered, col, cell, "left")
-    right = _row_searchsorted(ordered, col, cell, "right")
+    # first position of the cell, and the first of the next cell (cells < 2**16, so cell + 1 fits)
+    both = _row_searchsorted(cells, order, np.tile(col, 2), np.concatenate([cell, cell.astype(np.int64) + 1]))
+    left, right = both[: len(col)], both[len(col) :]
     alone = right - left == 1
     out_col, out_rank = [col[alone]], [n - right[alone] + 1]
     if not alone.all():
@@ -108,14 +131,19 @@ def _block_ranks(
     return np.concatenate(out_col), np.concatenate(out_rank)
 
 
-def _row_searchsorted(rows: np.ndarray, which: np.ndarray, value: np.ndarray, side: str) -> np.ndarray:
-    """``np.searchsorted(rows[which[i]], value[i], side)`` for all i at once (~log2 N bisection steps)."""
+def _row_searchsorted(
+    rows: np.ndarray, order: np.ndarray, which: np.ndarray, value: np.ndarray
+) -> np.ndarray:
+    """``np.searchsorted(rows[w][order[w]], value[i])`` (side left) with ``w = which[i]``, for all i at once.
+
+    A bisection (~log2 N steps) that reads the sorted rows through ``order``, so they are never built.
+    """
     lo = np.zeros(len(which), dtype=np.int64)
     hi = np.full(len(which), rows.shape[1], dtype=np.int64)
     while (active := lo < hi).any():
         mid = (lo + hi) // 2
-        probe = rows[which, np.minimum(mid, rows.shape[1] - 1)]
-        go_right = active & ((probe <= value) if side == "right" else (probe < value))
+        probe = rows[which, order[which, np.minimum(mid, rows.shape[1] - 1)]]
+        go_right = active & (probe < value)
         lo = np.where(go_right, mid + 1, lo)
         hi = np.where(active & ~go_right, mid, hi)
     return lo
