@@ -83,9 +83,9 @@ def main() -> None:
 
 
 def _threads() -> int:
-    from tailorgen.ranking import _workers
+    from tailorgen.ranking import worker_count
 
-    return _workers()
+    return worker_count()
 
 
 if __name__ == "__main__":

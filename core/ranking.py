@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["ordered_keys", "positive_ranks"]
+__all__ = ["ordered_keys", "positive_ranks", "worker_count"]
 
 _CELL_BITS = 16  # uint16 cells: numpy radix-sorts them
 _BLOCK = 32  # labels per task (bounds temporary memory)
@@ -34,7 +34,7 @@ def ordered_keys(scores: np.ndarray, nonnegative: bool = False) -> np.ndarray:
     return np.where(bits & sign, ~bits, bits | sign)
 
 
-def _workers() -> int:
+def worker_count() -> int:
     """Threads for the label blocks: the CPUs this process may run on (at most 8)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(8, cpus))
@@ -64,7 +64,7 @@ def positive_ranks(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray,
         )
         return col + j0, rank
 
-    with ThreadPoolExecutor(max_workers=_workers()) as pool:
+    with ThreadPoolExecutor(max_workers=worker_count()) as pool:
         parts = list(pool.map(block, range(len(starts))))
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts]).astype(np.float64)
 
