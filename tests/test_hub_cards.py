@@ -124,3 +124,64 @@ def test_a_folder_without_a_classifier_is_not_a_run(tmp_path: Path) -> None:
     (tmp_path / "classifier" / "config.json").write_text(json.dumps({"clip_config": {}}))
     with pytest.raises(TailorgenError, match="no label_names"):
         read_run(tmp_path)
+
+
+def test_eval_of_several_models_reports_this_one_beside_the_baselines(tmp_path: Path) -> None:
+    counts = {"images": 12, "labels": 10, "positives": 23}
+    ev = {
+        "dataset": "coco",
+        "split": "test",
+        "images": 12,
+        "ks": [3, 5],
+        "models": {
+            "clip-zeroshot": {"source": "RN50", "gzsl": {"mAP": 30.59, **counts}},
+            "classifier": {
+                "source": "run/classifier",
+                "zsl": {"mAP": 61.07},
+                "gzsl": {"mAP": 39.77, **counts},
+            },
+        },
+    }
+    card = model_card(read_run(_run(tmp_path, eval_json=ev)), "u/m")
+    assert {r.metric_name: r.metric_value for r in card.data.eval_results} == {
+        "zsl/mAP": 61.07,
+        "gzsl/mAP": 39.77,
+    }
+    assert "| metric | **this model** | clip-zeroshot |" in card.text
+    assert "| zsl/mAP | 61.07 | - |" in card.text
+    assert "| gzsl/mAP | 39.77 | 30.59 |" in card.text
+
+
+def test_cards_hide_local_paths_and_report_prompt_diversity(tmp_path: Path) -> None:
+    import tomli_w
+    from tailorgen.hub.text_encoder_repo import _card
+
+    root = _run(
+        tmp_path,
+        prompts_report_json={
+            "all": {
+                "accepted": 27,
+                "distinct_2": 0.8568,
+                "mean_words": 18.3,
+                "rejected_share": 0.5263,
+                "embedding_diversity": None,
+            }
+        },
+    )
+    config = {
+        "labels": "x.json",
+        "generator": {"plugin": "diffusers", "options": {"model": "/home/me/models/sd"}},
+        "prompt_writer": {"plugin": "hf-chat", "options": {"model": "meta-llama/Llama-2-7b-chat-hf"}},
+    }
+    (root / "config.toml").write_text(tomli_w.dumps(config))
+    facts = read_run(root)
+    facts.classifier_config["backbone"] = "local-dir:/home/me/clip-rn"
+    texts = [model_card(facts, "u/m").text, _card(facts, "u/te", "/home/me/models/sd").text]
+    for text in texts:
+        assert "/home/me" not in text
+        assert "<local>/sd" in text
+    assert "`<local>/clip-rn`" in texts[0]
+    assert (
+        '`hf-chat` (model = "meta-llama/Llama-2-7b-chat-hf"); 27 prompts kept, distinct-2 0.86, '
+        "18.3 words on average, 53% of candidates rejected."
+    ) in texts[0]

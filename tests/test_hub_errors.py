@@ -108,7 +108,7 @@ def _upload(hub: HubServer, repo_id: str, files: dict[str, bytes]) -> None:
     [
         ("no-labels", "lacks label_names"),
         ("pickle", "pickled weights are refused"),
-        ("schema", "config.json does not describe a model"),
+        ("schema", "config.json has the wrong schema: label_names must be a list"),
     ],
 )
 def test_invalid_repo_contents_are_refused(hub: HubServer, run_dir: Path, change: str, message: str) -> None:
@@ -122,7 +122,7 @@ def test_invalid_repo_contents_are_refused(hub: HubServer, run_dir: Path, change
     elif change == "pickle":
         files["pytorch_model.bin"] = files.pop("model.safetensors")
     else:
-        files["config.json"] = {**config, "clip_config": {"embed_dim": 8}}
+        files["config.json"] = {**config, "label_names": " ".join(config["label_names"])}
     repo_id = f"{USER}/broken-{change}"
     _upload(hub, repo_id, {k: json.dumps(v).encode() if k.endswith(".json") else v for k, v in files.items()})
     with hub.client_env(token=None), pytest.raises(TailorgenError, match=message):

@@ -38,6 +38,30 @@ def _weights_file(model_id: str, **download: Any) -> str:
         ) from None
 
 
+def _check_schema(model_id: str, config: dict[str, Any]) -> None:
+    """Types of the keys the model is rebuilt from: a hand-edited or foreign config.json fails here, in
+    one line, instead of deep inside the model (or, worse, loading with a wrong label list)."""
+    names = config["label_names"]
+    problems = []
+    if not (isinstance(names, list) and all(isinstance(n, str) and n for n in names)):
+        problems.append("label_names must be a list of label names")
+    for key in ("seen", "unseen"):
+        value = config.get(key)
+        if value is not None and not (
+            isinstance(value, list) and set(map(str, value)) <= set(map(str, names))
+        ):
+            problems.append(f"{key} must list some of label_names")
+    clip = config["clip_config"]
+    if not (
+        isinstance(clip, dict) and all(isinstance(clip.get(k), dict) for k in ("vision_cfg", "text_cfg"))
+    ):
+        problems.append("clip_config must be an open_clip model config with vision_cfg and text_cfg")
+    if problems:
+        raise TailorgenError(
+            f"classifier {model_id}: config.json has the wrong schema: {'; '.join(problems)}", _HINT
+        )
+
+
 def _fetch_hub_config(repo_id: str, options: dict[str, Any]) -> None:
     """Fetch a Hub classifier's config.json first: a missing/private repo, a missing revision or a
     repo without config.json each get their own message (the hub mixin only warns and goes on)."""
@@ -119,6 +143,7 @@ class LoadingMixin:
             raise TailorgenError(
                 f"classifier {model_id}: config.json is missing or lacks {', '.join(lacking)}", _HINT
             )
+        _check_schema(model_id, model_kwargs)
         weights = _weights_file(
             model_id,
             revision=revision,

@@ -1,23 +1,24 @@
-"""Markdown pieces shared by the model and data set cards: labels, data generation, evaluation."""
+"""Markdown pieces shared by the model and data set cards: the label set and how the data were made."""
 
 from __future__ import annotations
 
 import json
 import re
+from pathlib import PurePath
 from typing import Any
 
 from tailorgen.hub.run_facts import RunFacts
 
-__all__ = [
-    "eval_dataset",
-    "eval_metrics",
-    "generation_section",
-    "labels_section",
-    "metrics_table",
-    "plugin_line",
-]
+__all__ = ["generation_section", "labels_section", "plugin_line", "public_name"]
 
-_NOT_A_METRIC = re.compile(r"(^n_|^num_|count|seed|seconds|time|^n$|size)", re.IGNORECASE)
+_LOCAL = re.compile(r"^(local-dir:)?(/|~|\.{1,2}/|[A-Za-z]:[\\/])")
+
+
+def public_name(value: Any) -> Any:
+    """A model reference fit for a public card: local paths shrink to ``<local>/name`` (no home dirs)."""
+    if isinstance(value, str) and _LOCAL.match(value):
+        return f"<local>/{PurePath(value.removeprefix('local-dir:')).name}"
+    return value
 
 
 def _scalar(value: Any) -> bool:
@@ -29,7 +30,7 @@ def plugin_line(facts: RunFacts, role: str) -> str:
     spec = facts.plugin(role)
     if not spec:
         return "not recorded"
-    options = {k: v for k, v in (spec.get("options") or {}).items() if _scalar(v)}
+    options = {k: public_name(v) for k, v in (spec.get("options") or {}).items() if _scalar(v)}
     shown = ", ".join(f"{k} = {json.dumps(v)}" for k, v in options.items())
     return f"`{spec.get('plugin', '?')}`" + (f" ({shown})" if shown else "")
 
@@ -60,6 +61,20 @@ def _filter_rule(facts: RunFacts) -> str:
     return rule.describe()
 
 
+def _prompt_stats(facts: RunFacts) -> str:
+    """Diversity of the prompts the run kept (from the prompts stage's report)."""
+    stats = facts.prompts_report.get("all") or {}
+    parts = [f"{stats['accepted']} prompts kept"] if isinstance(stats.get("accepted"), int) else []
+    for key, label in (("distinct_2", "distinct-2"), ("embedding_diversity", "embedding spread")):
+        if isinstance(stats.get(key), int | float):
+            parts.append(f"{label} {stats[key]:.2f}")
+    if isinstance(stats.get("mean_words"), int | float):
+        parts.append(f"{stats['mean_words']:.1f} words on average")
+    if isinstance(stats.get("rejected_share"), int | float):
+        parts.append(f"{stats['rejected_share']:.0%} of candidates rejected")
+    return f"; {', '.join(parts)}" if parts else ""
+
+
 def generation_section(facts: RunFacts, text_encoder_repo: str | None = None) -> str:
     """How the synthetic training images were made, with the run's acceptance rates."""
     finetuned = facts.text_encoder_dir.is_dir()
@@ -67,7 +82,8 @@ def generation_section(facts: RunFacts, text_encoder_repo: str | None = None) ->
         "Training images are synthetic, tailored to the unseen labels "
         "([Zhang et al., 2024](https://arxiv.org/abs/2404.03144)):",
         "",
-        f"1. **Prompts**: an LLM wrote scene descriptions for sampled label combinations: {plugin_line(facts, 'prompt_writer')}.",
+        f"1. **Prompts**: an LLM wrote scene descriptions for sampled label combinations: "
+        f"{plugin_line(facts, 'prompt_writer')}{_prompt_stats(facts)}.",
         f"2. **Images**: a diffusion model drew them: {plugin_line(facts, 'generator')}"
         + (
             "; its text encoder was first fine-tuned so that the filter accepts more images (L_TE)"
@@ -95,38 +111,3 @@ def generation_section(facts: RunFacts, text_encoder_repo: str | None = None) ->
     for name, (kept, tried) in acc.per_label.items():
         lines.append(f"| {name} | {kept} | {tried} | {kept / tried:.1%} |")
     return "\n".join(lines)
-
-
-def _skipped(path: tuple[str, ...]) -> bool:
-    return any(_NOT_A_METRIC.search(part) for part in path)
-
-
-def eval_dataset(facts: RunFacts) -> tuple[str, str]:
-    """(data set name, split) the evaluation ran on."""
-    ev, section = facts.eval or {}, facts.config.get("evaluate") or {}
-    name = ev.get("dataset") or section.get("dataset") or "unknown"
-    name = name if isinstance(name, str) else str(name.get("name", "unknown"))
-    return name, str(ev.get("split") or section.get("split") or "test")
-
-
-def eval_metrics(facts: RunFacts) -> list[tuple[str, float]]:
-    """Numeric results of ``eval.json``, flattened to ("gzsl/mAP", 0.61) pairs."""
-    out: list[tuple[str, float]] = []
-
-    def walk(node: Any, path: tuple[str, ...]) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                walk(value, (*path, str(key)))
-        elif isinstance(node, int | float) and not isinstance(node, bool) and path and not _skipped(path):
-            out.append(("/".join(path), float(node)))
-
-    walk({k: v for k, v in (facts.eval or {}).items() if k not in {"dataset", "split"}}, ())
-    return out
-
-
-def metrics_table(metrics: list[tuple[str, float]]) -> str:
-    if not metrics:
-        return "No evaluation was run (`eval.json` is missing)."
-    return "\n".join(
-        ["| metric | value |", "|---|---:|", *(f"| {name} | {value:.4g} |" for name, value in metrics)]
-    )

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tailorgen.hub.card_text import (
-    eval_dataset,
-    eval_metrics,
-    generation_section,
-    labels_section,
-    metrics_table,
-)
+from tailorgen.hub.card_text import generation_section, labels_section, public_name
+from tailorgen.hub.eval_results import eval_dataset, eval_metrics, metrics_table
 from tailorgen.hub.run_facts import RunFacts
 from tailorgen.hub.usage import onnx_usage, python_usage
 
@@ -91,7 +86,9 @@ def model_card(
     labels = facts.label_set
     name, split = eval_dataset(facts)
     started = (
-        f"[{base_model}](https://huggingface.co/{base_model})" if base_model else f"`{backbone or 'CLIP'}`"
+        f"[{base_model}](https://huggingface.co/{base_model})"
+        if base_model
+        else f"`{public_name(backbone) or 'CLIP'}`"
     )
     data_link = (
         f" The training images are published as [{dataset_repo}](https://huggingface.co/datasets/{dataset_repo})."
@@ -115,7 +112,7 @@ CLIP classifier (learned positive/negative prompt contexts, fusion head
 
 On `{name}` ({split} split):
 
-{metrics_table(eval_metrics(facts))}
+{metrics_table(facts)}
 
 ## How the training data were generated
 

@@ -43,6 +43,7 @@ class RunFacts:
     config: dict[str, Any] = field(default_factory=dict)
     eval: dict[str, Any] | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
+    prompts_report: dict[str, Any] = field(default_factory=dict)
     acceptance: Acceptance | None = None
 
     @property
@@ -140,5 +141,8 @@ def read_run(run_dir: str | Path) -> RunFacts:
         config=config,
         eval=_json(root / "eval.json") if (root / "eval.json").is_file() else None,
         manifest=_json(root / "manifest.json") if (root / "manifest.json").is_file() else {},
+        prompts_report=_json(root / "prompts_report.json")
+        if (root / "prompts_report.json").is_file()
+        else {},
         acceptance=_acceptance(root / "synthetic"),
     )

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tailorgen.errors import TailorgenError
-from tailorgen.hub.card_text import labels_section, plugin_line
+from tailorgen.hub.card_text import labels_section, plugin_line, public_name
 from tailorgen.hub.run_facts import RunFacts
 from tailorgen.hub.upload import link_or_copy
 
@@ -30,7 +30,7 @@ def _card(facts: RunFacts, repo_id: str, base: str | None) -> Any:
         tags=["tailorgen", "text-encoder", "synthetic-data", "stable-diffusion"],
         base_model=base if is_hub_id else None,
     )
-    pipeline = base or "<the base pipeline>"
+    pipeline = public_name(base) if base else "<the base pipeline>"
     body = f"""
 # {repo_id.rsplit("/", maxsplit=1)[-1]}
 
