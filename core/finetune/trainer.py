@@ -11,7 +11,7 @@ import contextlib
 import json
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -68,6 +68,16 @@ class _Totals:
         self.consecutive = self.consecutive + 1 if record["skipped"] else 0
         self.accepted += record["accepted"]
         self.images += record["images"]
+
+
+def _mean_loss(records: Iterable[dict[str, Any]]) -> float | None:
+    losses = [r["loss"] for r in records if r["loss"] is not None]
+    return sum(losses) / len(losses) if losses else None
+
+
+def _accept_rate(records: Iterable[dict[str, Any]]) -> float:
+    images = sum(r["images"] for r in records)
+    return sum(r["accepted"] for r in records) / images if images else 0.0
 
 
 def _resume(
@@ -146,7 +156,10 @@ def train_text_encoder(
     log: Path,
     save_encoder: Callable[[Path], Any],
 ) -> dict[str, Any]:
-    """Run (or resume) ``config.steps`` optimizer steps of ``encoder``; return a summary."""
+    """Run (or resume) ``config.steps`` optimizer steps of ``encoder``; return a summary.
+
+    The summary's ``acceptance_rate`` covers the whole run, ``running_*`` the last 50 steps.
+    """
     params = [p for p in encoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     device = params[0].device
@@ -155,11 +168,10 @@ def train_text_encoder(
     )
     start = _resume(store, log, encoder=encoder, optimizer=optimizer, scaler=scaler, config=config)
     totals = _Totals()
-    recent: deque[float] = deque(maxlen=50)
+    recent: deque[dict[str, Any]] = deque(maxlen=50)  # the progress bar shows a running window
     for record in read_jsonl(log):
         totals.add(record)
-        if record["loss"] is not None:
-            recent.append(record["loss"])
+        recent.append(record)
     bar = progress(total=config.steps, initial=start, desc="finetune")
     encoder.train()
     for step in range(start, config.steps):
@@ -169,12 +181,12 @@ def train_text_encoder(
         )
         append_jsonl(log, [record])
         totals.add(record)
-        if record["loss"] is not None:
-            recent.append(record["loss"])
+        recent.append(record)
         bar.update(1)
+        mean = _mean_loss(recent)
         bar.set_postfix(
-            loss=f"{sum(recent) / max(len(recent), 1):.4f}",
-            accept=f"{totals.accepted / max(totals.images, 1):.0%}",
+            loss="-" if mean is None else f"{mean:.4f}",
+            accept=f"{_accept_rate(recent):.0%}",
             skipped=totals.skipped,
         )
         if totals.consecutive >= config.max_consecutive_nonfinite:
@@ -193,5 +205,6 @@ def train_text_encoder(
         "resumed_from": start,
         "skipped_steps": totals.skipped,
         "acceptance_rate": totals.accepted / max(totals.images, 1),
-        "final_loss": sum(recent) / len(recent) if recent else None,
+        "running_loss": _mean_loss(recent),
+        "running_acceptance": _accept_rate(recent),
     }
