@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-__all__ = ["CLIP_IMAGE_SIZE", "build_open_clip", "open_clip_config"]
+__all__ = ["CLIP_IMAGE_SIZE", "build_open_clip", "open_clip_config", "save_open_clip"]
 
 #: input resolution of the tiny CLIPs (a multiple of 32, as ModifiedResNet's attention pool needs)
 CLIP_IMAGE_SIZE = 64
@@ -45,7 +45,6 @@ def build_open_clip(directory: str | Path, arch: Literal["vit", "rn"] = "vit", s
     """Write a random tiny CLIP loadable as ``open_clip.create_model_and_transforms("local-dir:" + dir)``."""
     import open_clip
     import torch
-    from safetensors.torch import save_file
 
     model_cfg = open_clip_config(arch)
     torch.manual_seed(seed)
@@ -57,6 +56,14 @@ def build_open_clip(directory: str | Path, arch: Literal["vit", "rn"] = "vit", s
             for name, param in model.visual.named_parameters():
                 if name.endswith("bn3.weight"):
                     param.fill_(1.0)
+    return save_open_clip(model, model_cfg, directory)
+
+
+def save_open_clip(model: Any, model_cfg: dict[str, Any], directory: str | Path) -> Path:
+    """Write an ``open_clip.CLIP`` in the ``local-dir:`` layout (config + safetensors weights)."""
+    import open_clip
+    from safetensors.torch import save_file
+
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     # The same two files open_clip's own `save_for_hf` writes (minus the HF tokenizer, which

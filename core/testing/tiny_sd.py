@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from tailorgen.testing.clip_tokenizer import build_clip_tokenizer
 
-__all__ = ["SD_IMAGE_SIZE", "build_sd_pipeline"]
+__all__ = ["SD_IMAGE_SIZE", "build_sd_pipeline", "save_sd_pipeline"]
 
 #: native resolution of the tiny pipeline (the VAE downsamples by 4, so latents are 16x16)
 SD_IMAGE_SIZE = 64
@@ -66,14 +67,20 @@ def _vae():  # type: ignore[no-untyped-def]
 def build_sd_pipeline(directory: str | Path, seed: int = 0) -> Path:
     """Write a randomly initialised ``StableDiffusionPipeline`` (safetensors) to ``directory``."""
     import torch
-    from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
 
     torch.manual_seed(seed)
+    return save_sd_pipeline(directory, vae=_vae(), text_encoder=_text_encoder(), unet=_unet())
+
+
+def save_sd_pipeline(directory: str | Path, *, vae: Any, text_encoder: Any, unet: Any) -> Path:
+    """Save the three models as a ``StableDiffusionPipeline`` with the CLIP tokenizer and SD's Euler."""
+    from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
+
     pipe = StableDiffusionPipeline(
-        vae=_vae(),
-        text_encoder=_text_encoder(),
+        vae=vae,
+        text_encoder=text_encoder,
         tokenizer=build_clip_tokenizer(),
-        unet=_unet(),
+        unet=unet,
         # Stable Diffusion's own noise schedule, so samplers behave as with a real checkpoint.
         scheduler=EulerDiscreteScheduler(
             beta_start=0.00085,
