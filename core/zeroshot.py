@@ -58,9 +58,11 @@ class ClipZeroShot:
     def _loaded(self) -> tuple[Any, Any, Any]:
         import open_clip
 
+        # open_clip only warns when a tag's weights were trained with QuickGELU (OpenAI's): ask for it
+        tag = open_clip.get_pretrained_cfg(self.model_name, self.pretrained) if self.pretrained else {}
         try:
             model, _, transform = open_clip.create_model_and_transforms(
-                self.model_name, pretrained=self.pretrained
+                self.model_name, pretrained=self.pretrained, force_quick_gelu=bool(tag.get("quick_gelu"))
             )
             tokenizer = open_clip.get_tokenizer(self.model_name)
         except (OSError, RuntimeError, ValueError) as exc:
