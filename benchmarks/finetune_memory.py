@@ -2,13 +2,18 @@
 
 One optimizer step = differentiable CFG sampling + VAE decode + CLIP scoring + L_TE + backward + AdamW.
 Each configuration runs in a fresh subprocess (RSS never shrinks): load the models, reset the peak,
-take the measured step (on CUDA after one warm-up step). On CPU the peak is the process's RSS high-water mark
-(``/proc/self/clear_refs`` resets it); with CUDA it is ``torch.cuda.max_memory_allocated``. ``step``
-is the peak minus the memory held just before the step (activations and temporaries of the step).
-The last line is ``ratio=<step peak at 32 steps / at 4 steps, with checkpointing>`` (target <= 1.5).
+take the measured step (on CUDA after one warm-up step).
+- CPU: the peak is the process's RSS high-water mark (``/proc/self/clear_refs`` resets it). glibc is
+  told to hand buffers above 64 KiB straight back to the OS, so RSS tracks live tensors rather than
+  heap glibc keeps after frees (``--mmap-threshold 0`` measures with glibc's defaults).
+- CUDA: ``torch.cuda.max_memory_allocated``.
+``step`` is the peak minus the memory held just before the step (the step's activations and
+temporaries). The last line is ``ratio=<step peak at 32 steps / at 4 steps, with checkpointing>``
+(target <= 1.5).
 
     python benchmarks/finetune_memory.py [--models DIR] [--resolution 128] [--steps 4 32]
     python benchmarks/finetune_memory.py --arch sd2 --resolution 560 --steps 4 30   # GPU, SD2-sized
+
 ``--arch sd2`` builds randomly initialised models with Stable Diffusion 2's architecture (UNet, VAE,
 OpenCLIP ViT-H text encoder) in fp16 beside a ViT-B-32 CLIP: the memory a real SD2 run needs.
 """
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -194,7 +200,10 @@ def _child(args: argparse.Namespace, steps: int, checkpoint: bool) -> dict[str, 
     ]
     cmd += ["--checkpoint"] if checkpoint else []
     cmd += ["--checkpoint-blocks"] if args.checkpoint_blocks else []
-    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    env = dict(os.environ)
+    if args.mmap_threshold:  # freed tensors go back to the OS: RSS tracks live memory, not glibc's kept heap
+        env["MALLOC_MMAP_THRESHOLD_"] = str(args.mmap_threshold)
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
     if out.returncode != 0:
         raise SystemExit(f"configuration steps={steps} checkpoint={checkpoint} failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -212,6 +221,12 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=128)
     parser.add_argument("--steps", type=int, nargs=2, default=[4, 32], metavar=("FEW", "MANY"))
     parser.add_argument("--checkpoint-blocks", action="store_true", help="also checkpoint inside UNet/VAE")
+    parser.add_argument(
+        "--mmap-threshold",
+        type=int,
+        default=65536,
+        help="CPU: glibc MALLOC_MMAP_THRESHOLD_ for the measured process (0: glibc's default heap)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sampling-steps", type=int, default=4, help=argparse.SUPPRESS)
     parser.add_argument("--checkpoint", action="store_true", help=argparse.SUPPRESS)
