@@ -82,6 +82,7 @@ def test_card_without_eval_export_or_synthetic_data(tmp_path: Path) -> None:
     assert card.data.base_model == "timm/resnet50_clip.openai"
     assert card.data.eval_results is None
     assert "No evaluation was run" in card.text
+    assert "On `unknown`" not in card.text
     assert "label set `labels`" in card.text  # built from config.json when the run's label set is gone
     assert card.data.label_set == {"name": "labels", "seen": ["a"], "unseen": ["b", "c"]}
 

@@ -110,7 +110,7 @@ CLIP classifier (learned positive/negative prompt contexts, fusion head
 
 ## Evaluation
 
-On `{name}` ({split} split):
+{f"On `{name}` ({split} split):" if facts.eval else ""}
 
 {metrics_table(facts)}
 
