@@ -28,12 +28,13 @@ def score_dataset(
 ) -> np.ndarray:
     """(N, C) float32 scores: ``score(batch of transformed images)`` over the whole data set, in order."""
     import torch
+    from tailorgen.labeled_images import loader_errors
     from tailorgen.progress import progress
 
     dataset.transform = transform
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers)
     rows = []
-    with torch.no_grad():
+    with torch.no_grad(), loader_errors():
         for images, _ in progress(loader, desc=desc, unit="batch"):
             rows.append(score(images).float().cpu().numpy())
     return np.concatenate(rows) if rows else np.zeros((0, 0), dtype=np.float32)

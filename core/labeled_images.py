@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from tailorgen.errors import TailorgenError
 
-__all__ = ["LabeledImages", "open_rgb"]
+__all__ = ["LabeledImages", "loader_errors", "open_rgb"]
 
 
 def open_rgb(path: str | Path) -> Image.Image:
@@ -58,3 +59,18 @@ class LabeledImages(torch.utils.data.Dataset):
     def __getitem__(self, index: int) -> tuple[Any, torch.Tensor]:
         image = open_rgb(self.paths[index])
         return (self.transform(image) if self.transform else image), self.targets[index]
+
+
+@contextlib.contextmanager
+def loader_errors() -> Iterator[None]:
+    """Turn a TailorgenError raised in a DataLoader worker back into its own one-line message.
+
+    torch re-raises a worker's exception with the whole worker traceback as its message.
+    """
+    try:
+        yield
+    except TailorgenError as exc:
+        if "DataLoader worker" not in exc.message:
+            raise
+        last = exc.message.strip().splitlines()[-1]
+        raise TailorgenError(last.split("TailorgenError: ", 1)[-1]) from None

@@ -109,3 +109,20 @@ def test_config_and_input_mistakes(demo_env, tmp_path):
         _evaluate(tmp_path, 'evaluate.classifier=""', 'evaluate.clip_model="local-dir:/nonexistent"')
     with pytest.raises(TailorgenError, match="instances_holdout.json not found"):
         _evaluate(tmp_path, 'evaluate.classifier=""', 'evaluate.split="holdout"')
+
+
+def test_corrupt_test_image_is_named_or_skipped(demo_env, tmp_path):
+    import shutil
+
+    coco = tmp_path / "coco"
+    shutil.copytree(demo_env["coco"], coco)
+    first = json.loads((coco / "annotations" / "instances_test.json").read_text())["images"][0]["file_name"]
+    (coco / "images" / first).write_bytes(b"not a png")
+    root = f'datasets.coco.options.root="{coco}"'
+    run = tmp_path / "run"
+    with pytest.raises(TailorgenError, match=rf"image {coco / 'images' / first} is corrupt"):
+        _evaluate(run, root, 'evaluate.classifier=""', "evaluate.num_workers=2")  # raised in a worker
+    _evaluate(run, root, "datasets.coco.options.skip_bad_images=true", 'evaluate.classifier=""')
+    report = json.loads((run / "eval.json").read_text())
+    assert report["skipped_images"] == 1
+    assert report["images"] == len(_test_split(demo_env)[1]) - 1

@@ -200,15 +200,18 @@ def _clip_scores(clip: Any, dataset: Any, names: list[str], settings: Settings, 
 def _classifier_scores(source: str, dataset: Any, names: list[str], settings: Settings, device: Any) -> Any:
     from tailorgen.classifier import Classifier
     from tailorgen.classifier.inference import predict
+    from tailorgen.labeled_images import loader_errors
 
     if not Path(source).is_dir() and source.count("/") != 1:
         raise TailorgenError(
             f"no trained classifier at {source}", "run the train stage first, or set evaluate.classifier"
         )
     model = Classifier.from_pretrained(source).to(device)
-    return predict(
-        model, dataset, names, batch_size=settings.batch_size, num_workers=settings.num_workers
-    ).numpy()
+    with loader_errors():
+        scores = predict(
+            model, dataset, names, batch_size=settings.batch_size, num_workers=settings.num_workers
+        )
+    return scores.numpy()
 
 
 def _file_stamp(source: str) -> Any:
