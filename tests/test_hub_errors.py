@@ -139,6 +139,19 @@ def test_hub_errors_are_scrubbed_of_the_token(hub: HubServer, run_dir: Path) -> 
     unknown = cli(hub, "publish", str(run_dir), "--repo-id", f"{USER}/m", token="hf_NOTaKNOWNtoken1234567")
     assert "hf_NOTaKNOWNtoken1234567" not in unknown.stderr + unknown.stdout
     assert "failed" in _one_line_error(unknown.stderr)
+    traced = cli(
+        hub,
+        "--debug",
+        "publish",
+        str(run_dir),
+        "--repo-id",
+        f"{USER}/m",
+        token=OTHER_TOKEN,
+        extra_env={"HF_DEBUG": "1"},
+    )
+    assert "Traceback" in traced.stderr  # --debug shows the traceback and the client's request log ...
+    assert "authorization: <TOKEN>" in traced.stderr
+    assert OTHER_TOKEN not in traced.stderr + traced.stdout  # ... still without the token
 
 
 def test_token_never_appears_in_output_or_logs(
