@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.context import RunContext
-from tailorgen.errors import PluginError
+from tailorgen.errors import PluginError, TailorgenError
 from tailorgen.io import atomic_write_json
 from tailorgen.progress import echo
 from tailorgen.registry.roles import DifferentiableDiscriminator, DifferentiableGenerator
@@ -76,6 +77,11 @@ def _plugins_with_capabilities(ctx: RunContext) -> tuple[type, type]:
 def validate(ctx: RunContext) -> None:
     ctx.settings("finetune", Settings)
     _plugins_with_capabilities(ctx)
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # every rank would train and write the same files
+        raise TailorgenError(
+            "the finetune stage trains on one device and cannot run under torchrun/accelerate launch",
+            "run `tailorgen run CONFIG --stages finetune` as one process, then the other stages with torchrun",
+        )
 
 
 def _fingerprint(ctx: RunContext, settings: Settings) -> str:
