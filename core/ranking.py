@@ -26,18 +26,30 @@ def ordered_keys(scores: np.ndarray, nonnegative: bool = False) -> np.ndarray:
 
     With ``nonnegative`` (every score >= 0) the float bits already sort correctly (cheaper).
     """
-    uint = np.dtype(f"u{scores.dtype.itemsize}")
-    bits = (scores + scores.dtype.type(0)).view(uint)  # + 0 turns -0.0 into +0.0
-    if nonnegative:
-        return bits
-    sign = uint.type(1) << uint.type(8 * uint.itemsize - 1)
-    return np.where(bits & sign, ~bits, bits | sign)
+    bits = (scores + scores.dtype.type(0)).view(f"u{scores.dtype.itemsize}")  # + 0 turns -0.0 into +0.0
+    return _keys_of_bits(bits, nonnegative)
 
 
 def worker_count() -> int:
     """Threads for the label blocks: the CPUs this process may run on (at most 8)."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     return max(1, min(8, cpus))
+
+
+def _keys_of_bits(bits: np.ndarray, nonnegative: bool) -> np.ndarray:
+    """:func:`ordered_keys` of float bits (no -0.0 among them); nonnegative: the bits themselves."""
+    if nonnegative:
+        return bits
+    sign = bits.dtype.type(1) << bits.dtype.type(8 * bits.dtype.itemsize - 1)
+    return np.where(bits & sign, ~bits, bits | sign)
+
+
+def _floats_of_keys(keys: np.ndarray, dtype: np.dtype, nonnegative: bool) -> np.ndarray:
+    """The inverse of :func:`ordered_keys`."""
+    if not nonnegative:
+        sign = keys.dtype.type(1) << keys.dtype.type(8 * keys.dtype.itemsize - 1)
+        keys = np.where(keys & sign, keys ^ sign, ~keys)
+    return keys.view(dtype)
 
 
 def positive_ranks(scores: np.ndarray, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -79,21 +91,28 @@ def _cells(scores: np.ndarray, nonnegative: bool) -> np.ndarray:
     half = _CELL_BITS - 1
     top = (1 << half) - 1
     values = scores + scores.dtype.type(0)  # a contiguous copy (fast reductions); -0.0 becomes +0.0
-    keys = ordered_keys(values, nonnegative)
-    lo = keys.min(axis=0)
-    span = keys.max(axis=0) - lo
+    keys = _keys_of_bits(values.view(f"u{values.dtype.itemsize}"), nonnegative)  # may share values' memory
+    lo, hi = keys.min(axis=0), keys.max(axis=0)
+    smallest, largest = (
+        _floats_of_keys(lo, values.dtype, nonnegative),
+        _floats_of_keys(hi, values.dtype, nonnegative),
+    )
+    width = largest.astype(np.float64) - smallest
+    linear = None
+    if np.isfinite(width).all():  # with infinite scores the bits map works alone
+        scale = np.divide(top, width, out=np.zeros_like(width), where=width > 0).astype(values.dtype)
+        linear = values - smallest
+        linear *= scale
+        np.minimum(linear, top, out=linear)
+        linear = linear.astype(keys.dtype)
+    span = hi - lo
     shift = np.maximum(np.floor(np.log2(np.maximum(span.astype(np.float64), 1))) + 1 - half, 0)
     shift = shift.astype(keys.dtype)
     shift += (span >> shift) > top  # float log2 may be one bit short
     np.subtract(keys, lo, out=keys)
     np.right_shift(keys, shift, out=keys)
-    smallest, width = values.min(axis=0), values.max(axis=0).astype(np.float64) - values.min(axis=0)
-    if np.isfinite(width).all():  # infinite scores: the bits map alone
-        scale = np.divide(top, width, out=np.zeros_like(width), where=width > 0).astype(values.dtype)
-        linear = np.subtract(values, smallest, out=values)
-        linear *= scale
-        np.minimum(linear, top, out=linear)
-        keys += linear.astype(keys.dtype)
+    if linear is not None:
+        keys += linear
     cells = np.empty(keys.shape[::-1], dtype=np.uint16)
     cells[...] = keys.T  # < 2**16; one strided copy into label-major order
     return cells
@@ -107,10 +126,12 @@ def _block_ranks(
     cells = _cells(scores, nonnegative)
     order = np.argsort(cells, axis=1, kind="stable")  # radix sort; equal cells keep image order
     cell = cells[col, image]
-    # first position of the cell, and the first of the next cell (cells < 2**16, so cell + 1 fits)
-    both = _row_searchsorted(cells, order, np.tile(col, 2), np.concatenate([cell, cell.astype(np.int64) + 1]))
-    left, right = both[: len(col)], both[len(col) :]
-    alone = right - left == 1
+    left = _row_searchsorted(cells, order, col, cell)  # first position of the positive's cell
+    after = np.minimum(left + 1, n - 1)
+    alone = (left + 1 == n) | (cells[col, order[col, after]] != cell)  # the next score is in another cell
+    right = left + 1
+    if not alone.all():  # end of each shared cell: where the next cell starts (cells < 2**16, so + 1 fits)
+        right[~alone] = _row_searchsorted(cells, order, col[~alone], cell[~alone].astype(np.int64) + 1)
     out_col, out_rank = [col[alone]], [n - right[alone] + 1]
     if not alone.all():
         # cells shared with other scores: rank all their scores by (key descending, image ascending)
