@@ -57,26 +57,22 @@ class Settings(BaseModel):
     )
 
 
-def _plugins_with_capabilities(ctx: RunContext) -> tuple[type, type]:
-    found = []
+def _check_capabilities(ctx: RunContext) -> None:
     for role, capability, what in (
         ("generator", DifferentiableGenerator, "sample with gradients into its text encoder"),
         ("discriminator", DifferentiableDiscriminator, "score image tensors differentiably"),
     ):
         spec = ctx.plugin_spec(role)
-        cls = ctx.registry.get(role, spec.plugin).cls
-        if not issubclass(cls, capability):
+        if not issubclass(ctx.registry.get(role, spec.plugin).cls, capability):
             raise PluginError(
                 f"the finetune stage needs a {role} that can {what}; {role} {spec.plugin!r} cannot",
                 f"use a plugin implementing tailorgen.registry.roles.{capability.__name__}, or drop the finetune stage",
             )
-        found.append(cls)
-    return found[0], found[1]
 
 
 def validate(ctx: RunContext) -> None:
     ctx.settings("finetune", Settings)
-    _plugins_with_capabilities(ctx)
+    _check_capabilities(ctx)
     if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # every rank would train and write the same files
         raise TailorgenError(
             "the finetune stage trains on one device and cannot run under torchrun/accelerate launch",
@@ -85,18 +81,21 @@ def validate(ctx: RunContext) -> None:
 
 
 def _fingerprint(ctx: RunContext, settings: Settings) -> str:
-    fixed = settings.model_dump(exclude=_RESUMABLE_CHANGES)
-    config = ctx.config
+    """What a resumed run must share with its checkpoints: seed, settings, which plugins and models.
+
+    Only each plugin's name and ``model`` count, so options that do not change the optimisation
+    (device, generation batch size...) may differ between a run and its resumption.
+    """
+    plugins = {}
+    for role in ("generator", "discriminator"):
+        spec = ctx.plugin_spec(role)
+        plugins[role] = [spec.plugin, spec.options.get("model")]
     parts = {
         "seed": ctx.seed,
-        "settings": fixed,
-        "generator": config.generator,
-        "discriminator": config.discriminator,
+        "settings": settings.model_dump(exclude=_RESUMABLE_CHANGES),
+        "plugins": plugins,
     }
-    text = json.dumps(
-        parts, sort_keys=True, default=lambda o: o.model_dump() if hasattr(o, "model_dump") else str(o)
-    )
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def plan(ctx: RunContext) -> dict[str, Any]:
@@ -160,7 +159,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     from tailorgen.finetune import CheckpointStore, train_text_encoder
 
     settings = ctx.settings("finetune", Settings)
-    _plugins_with_capabilities(ctx)
+    _check_capabilities(ctx)
     fingerprint = _fingerprint(ctx, settings)
     root = ctx.path("finetune")
     final = root / "text_encoder"
