@@ -105,3 +105,28 @@ def test_resume_refuses_checkpoints_from_other_settings(tmp_path: Path) -> None:
 def test_old_checkpoints_are_pruned(tmp_path: Path) -> None:
     _train(tmp_path, _Toy(), 8)
     assert CheckpointStore(tmp_path / "checkpoints").steps() == [6, 8]
+
+
+def test_gradient_accumulation_averages_micro_batches(tmp_path: Path) -> None:
+    def loss_of(model: _Toy, step: int, micro: int) -> torch.Tensor:
+        x = torch.full((2, 4), float(step + 2 * micro + 1))
+        return (model.layer(x) - micro).pow(2).mean()
+
+    accumulated, merged = _Toy(), _Toy()
+    two = TrainerConfig(steps=3, lr=0.01, grad_accumulation=2, checkpoint_every=10)
+    one = TrainerConfig(steps=3, lr=0.01, checkpoint_every=10)
+
+    def micro(step: int, m: int) -> MicroStep:
+        return MicroStep(loss=loss_of(accumulated, step, m), accepted=1, images=1)
+
+    def both(step: int, m: int) -> MicroStep:
+        loss = (loss_of(merged, step, 0) + loss_of(merged, step, 1)) / 2
+        return MicroStep(loss=loss, accepted=2, images=2)
+
+    for model, compute, config, name in ((accumulated, micro, two, "a"), (merged, both, one, "b")):
+        store = CheckpointStore(tmp_path / name / "c")
+        train_text_encoder(
+            model, compute, config, store=store, log=tmp_path / name / "log", save_encoder=model.save
+        )
+    torch.testing.assert_close(accumulated.layer.weight, merged.layer.weight)
+    assert [r["images"] for r in read_jsonl(tmp_path / "a" / "log")] == [2, 2, 2]
