@@ -42,7 +42,8 @@ class RunSection(BaseModel):
     name: str = "run"
     out_dir: Path = Path("runs/run")
     seed: int = 0
-    stages: list[str] = Field(default_factory=lambda: list(STAGE_ORDER))
+    # publish is opt-in: it needs a repo id, a token and the network
+    stages: list[str] = Field(default_factory=lambda: [s for s in STAGE_ORDER if s != "publish"])
     device: str = "auto"
 
 

@@ -83,3 +83,13 @@ def test_labels_command() -> None:
     assert out.returncode == 0
     assert "48 seen, 17 unseen" in out.stdout
     assert "skateboard/snowboard" in out.stdout
+
+
+@pytest.mark.parametrize("example", ["coco-48-17", "nus-wide-925-81"])
+def test_example_configs_plan_offline(example: str) -> None:
+    out = tailorgen("--quiet", "run", str(ROOT / "examples" / f"{example}.toml"), "--dry-run")
+    assert out.returncode == 0, out.stderr
+    plan = json.loads(out.stdout)
+    stages = plan["stages"]
+    assert list(stages) == ["prompts", "finetune", "generate", "train", "evaluate", "export"]
+    assert all(stage["available"] for stage in stages.values())
