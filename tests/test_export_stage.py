@@ -63,3 +63,35 @@ def test_missing_classifier_and_bad_exporter_options_are_clear(config, tmp_path)
     config.exporters = [PluginSpec(plugin="onnx", options={"fp61": True})]
     with pytest.raises(ConfigError, match=r"exporters\[0\].*fp61.*allowed options: file_name"):
         run_pipeline(config, ["export"], tmp_path)
+
+
+@pytest.mark.slow
+def test_demo_through_export_writes_a_model_both_backends_agree_on(
+    demo_models, tmp_path, monkeypatch, capsys
+):
+    from click.testing import CliRunner
+    from tailorgen.cli import cli, main
+
+    monkeypatch.setenv("TAILORGEN_DEMO_MODELS", str(demo_models["coco"].parent))
+    run = tmp_path / "run"
+    stages = [
+        "demo",
+        "--out",
+        str(run),
+        "--stages",
+        "prompts,generate,train,export",
+        "--set",
+        "train.epochs=1",
+    ]
+    result = CliRunner().invoke(cli, stages)
+    assert result.exit_code == 0, result.output
+    (artefact,) = json.loads((run / "export" / "validation.json").read_text())["artefacts"]
+    assert artefact["validation"][0]["passed"]
+    images = sorted(str(p) for p in (run / "synthetic" / "images").glob("*.png"))[:3]
+    outputs = {}
+    for backend in ("torch", "onnx"):
+        capsys.readouterr()
+        main(["predict", str(run), *images, "--backend", backend, "--top-k", "3", "--json"])
+        outputs[backend] = json.loads(capsys.readouterr().out)["results"]
+    for a, b in zip(outputs["torch"], outputs["onnx"], strict=True):
+        assert [x["label"] for x in a["labels"]] == [x["label"] for x in b["labels"]]
