@@ -130,3 +130,21 @@ def test_gradient_accumulation_averages_micro_batches(tmp_path: Path) -> None:
         )
     torch.testing.assert_close(accumulated.layer.weight, merged.layer.weight)
     assert [r["images"] for r in read_jsonl(tmp_path / "a" / "log")] == [2, 2, 2]
+
+
+def test_a_non_finite_gradient_with_a_finite_loss_is_skipped(tmp_path: Path) -> None:
+    model = _Toy()
+    start = model.layer.weight.detach().clone()
+
+    def compute(step: int, micro: int) -> MicroStep:
+        gap = model.layer.weight - model.layer.weight.detach()
+        return MicroStep(loss=gap.pow(2).sum().sqrt(), accepted=0, images=1)  # 0, with a NaN gradient
+
+    config = TrainerConfig(steps=2, lr=0.05, checkpoint_every=10)
+    store = CheckpointStore(tmp_path / "c")
+    summary = train_text_encoder(
+        model, compute, config, store=store, log=tmp_path / "log", save_encoder=model.save
+    )
+    assert summary["skipped_steps"] == 2
+    assert [r["loss"] for r in read_jsonl(tmp_path / "log")] == [None, None]
+    assert torch.equal(model.layer.weight, start)
