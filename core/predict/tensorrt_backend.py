@@ -49,7 +49,8 @@ class TensorRTRunner:
         self.device = torch.device("cuda", device)
         self.logger = trt.Logger(trt.Logger.WARNING)
         with torch.cuda.device(self.device):
-            self.engine = trt.Runtime(self.logger).deserialize_cuda_engine(Path(engine_path).read_bytes())
+            self.runtime = trt.Runtime(self.logger)  # kept: engines must not outlive their runtime
+            self.engine = self.runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
             if self.engine is None:
                 raise TailorgenError(
                     f"TensorRT cannot load engine {engine_path}",
