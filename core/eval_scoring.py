@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from tailorgen.io import atomic_path, atomic_write_json
 
-__all__ = ["cached_scores", "fingerprint", "score_dataset"]
+__all__ = ["cached_scores", "fingerprint", "save_array", "score_dataset"]
 
 
 def fingerprint(*parts: Any) -> str:
@@ -50,7 +50,12 @@ def cached_scores(directory: Path, name: str, key: str, compute: Callable[[], np
         except (ValueError, OSError):
             pass  # unreadable cache: score again
     scores = compute()
-    with atomic_path(scores_path, suffix=".npy") as tmp:
-        np.save(tmp, scores, allow_pickle=False)
+    save_array(scores_path, scores)
     atomic_write_json(meta_path, {"fingerprint": key, "shape": list(scores.shape)})
     return scores
+
+
+def save_array(path: Path, array: np.ndarray) -> None:
+    """``np.save`` (no pickles), written atomically."""
+    with atomic_path(path, suffix=".npy") as tmp:
+        np.save(tmp, array, allow_pickle=False)

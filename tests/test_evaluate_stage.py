@@ -10,6 +10,7 @@ import pytest
 import tailorgen.examples
 from tailorgen.classifier import Classifier
 from tailorgen.classifier.inference import predict
+from tailorgen.cli import main
 from tailorgen.config import load_config
 from tailorgen.errors import ConfigError, TailorgenError
 from tailorgen.labels import load_label_set
@@ -38,7 +39,7 @@ def _test_split(demo_models: dict) -> tuple:
     return labels, data
 
 
-def test_clip_zeroshot_baseline_writes_eval_json(demo_env, tmp_path):
+def test_clip_zeroshot_baseline_writes_eval_json(demo_env, tmp_path, capsys):
     summary = _evaluate(tmp_path, 'evaluate.classifier=""')
     report = json.loads((tmp_path / "eval.json").read_text())
     labels, data = _test_split(demo_env)
@@ -53,6 +54,12 @@ def test_clip_zeroshot_baseline_writes_eval_json(demo_env, tmp_path):
     unseen = data.targets[:, labels.indices(labels.unseen)].sum(1) > 0
     assert baseline["zsl"]["images"] == int(unseen.sum()) < len(data)
     assert (baseline["zsl"]["labels"], baseline["gzsl"]["labels"]) == (len(labels.unseen), len(labels.used))
+    # the saved ground truth lets `tailorgen score-metrics` reproduce the report from the files
+    np.testing.assert_array_equal(np.load(tmp_path / "eval" / "targets.npy"), data.targets.numpy() > 0)
+    eval_dir, label_file = tmp_path / "eval", str(Path(demo_env["coco"]) / "labels.json")
+    files = [str(eval_dir / "clip-zeroshot.npy"), str(eval_dir / "targets.npy")]
+    main(["score-metrics", *files, "--label-set", label_file, "--json"])  # exits only on errors
+    assert json.loads(capsys.readouterr().out) == expected
 
 
 def test_saved_classifier_is_evaluated_and_scores_are_reused(demo_env, tmp_path, monkeypatch):

@@ -2,8 +2,8 @@
 
 Scores every used label of the label set on ``[evaluate] dataset``'s ``split`` (default ``test``),
 then applies the protocol (:mod:`tailorgen.protocol`). Baseline ``clip-zeroshot`` is plain CLIP with
-prompt templates, through the same metrics code. Writes ``eval.json`` and ``eval/<model>.npy``
-(images x used labels; reused when nothing changed) and prints a table on stderr.
+prompt templates, through the same metrics code. Writes ``eval.json``, ``eval/<model>.npy`` (images
+x used labels; reused when nothing changed) and ``eval/targets.npy``, and prints a table on stderr.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def plan(ctx: RunContext) -> dict[str, Any]:
 
 def run(ctx: RunContext) -> dict[str, Any]:
     from tailorgen.devices import resolve_device
-    from tailorgen.eval_scoring import cached_scores, fingerprint
+    from tailorgen.eval_scoring import cached_scores, fingerprint, save_array
     from tailorgen.eval_table import format_table
     from tailorgen.io import atomic_write_json
     from tailorgen.protocol import evaluate_settings
@@ -137,6 +137,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         raise TailorgenError(f"data set {settings.dataset!r} split {settings.split!r} has no images")
     device = resolve_device(settings.device or ctx.config.run.device)
     targets = dataset.targets.numpy() > 0
+    save_array(ctx.path("eval", "targets.npy"), targets)  # for `tailorgen score-metrics` on eval/*.npy
     ks = tuple(settings.ks)
     data_key = (ctx.config.datasets[settings.dataset].model_dump(), settings.split, names, len(dataset))
     results, sources = {}, {}
