@@ -8,7 +8,6 @@ x used labels; reused when nothing changed) and ``eval/targets.npy``, and prints
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -141,12 +140,14 @@ def run(ctx: RunContext) -> dict[str, Any]:
     ks = tuple(settings.ks)
     data_key = (ctx.config.datasets[settings.dataset].model_dump(), settings.split, names, len(dataset))
     results, sources = {}, {}
-    for name, source, identity, compute in _models(ctx, settings, dataset, names, device):
-        scores = cached_scores(ctx.path("eval"), name, fingerprint(data_key, source, identity), compute)
-        results[name] = evaluate_settings(
-            scores, targets, labels, label_names=names, settings=tuple(settings.protocols), ks=ks
+    for job in _jobs(ctx, settings, dataset, names, device):
+        key = fingerprint(data_key, job.source, job.identity)
+        scores = cached_scores(ctx.path("eval"), job.name, key, job.compute)
+        protocols = tuple(settings.protocols)
+        results[job.name] = evaluate_settings(
+            scores, targets, labels, label_names=names, settings=protocols, ks=ks
         )
-        sources[name] = source
+        sources[job.name] = job.source
     report = {
         "dataset": settings.dataset,
         "split": settings.split,
@@ -167,57 +168,19 @@ def run(ctx: RunContext) -> dict[str, Any]:
     }
 
 
-def _models(ctx: RunContext, settings: Settings, dataset: Any, names: list[str], device: Any) -> list[Any]:
-    """``(name, source, identity, compute scores)`` of the classifier and each baseline (nothing loaded yet)."""
-    from tailorgen.zeroshot import ClipZeroShot
+def _jobs(ctx: RunContext, settings: Settings, dataset: Any, names: list[str], device: Any) -> list[Any]:
+    """The models to score (nothing is loaded until a job computes)."""
+    from tailorgen.eval_models import classifier_job, clip_zeroshot_job
 
-    jobs = []
-    if source := _classifier_source(ctx, settings):
-        compute = functools.partial(_classifier_scores, source, dataset, names, settings, device)
-        jobs.append(("classifier", source, _file_stamp(source), compute))
-    for baseline in settings.baselines:  # clip-zeroshot is the only one so far
-        clip = ClipZeroShot(
-            *_clip_backbone(ctx, settings), templates=tuple(settings.templates), device=device
-        )
-        compute = functools.partial(_clip_scores, clip, dataset, names, settings, baseline)
-        jobs.append((baseline, clip.source, (clip.templates, _file_stamp(clip.model_name)), compute))
-    return jobs
-
-
-def _clip_scores(clip: Any, dataset: Any, names: list[str], settings: Settings, desc: str) -> Any:
-    from tailorgen.eval_scoring import score_dataset
-
-    text = clip.text_embeddings(names)
-    return score_dataset(
-        dataset,
-        clip.transform,
-        lambda images: clip.logits(images, text),
-        batch_size=settings.batch_size,
-        num_workers=settings.num_workers,
-        desc=desc,
+    loader = {"batch_size": settings.batch_size, "num_workers": settings.num_workers, "device": device}
+    jobs = (
+        [classifier_job(source, dataset, names, **loader)]
+        if (source := _classifier_source(ctx, settings))
+        else []
     )
-
-
-def _classifier_scores(source: str, dataset: Any, names: list[str], settings: Settings, device: Any) -> Any:
-    from tailorgen.classifier import Classifier
-    from tailorgen.classifier.inference import predict
-    from tailorgen.labeled_images import loader_errors
-
-    if not Path(source).is_dir() and source.count("/") != 1:
-        raise TailorgenError(
-            f"no trained classifier at {source}", "run the train stage first, or set evaluate.classifier"
-        )
-    model = Classifier.from_pretrained(source).to(device)
-    with loader_errors():
-        scores = predict(
-            model, dataset, names, batch_size=settings.batch_size, num_workers=settings.num_workers
-        )
-    return scores.numpy()
-
-
-def _file_stamp(source: str) -> Any:
-    """What identifies a model's weights cheaply: sizes and mtimes of its files, or the id itself."""
-    path = Path(source.removeprefix("local-dir:"))
-    if not path.is_dir():
-        return source
-    return sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file())
+    templates = tuple(settings.templates)
+    jobs += [
+        clip_zeroshot_job(_clip_backbone(ctx, settings), templates, dataset, names, **loader)
+        for _ in settings.baselines
+    ]  # clip-zeroshot is the only baseline so far
+    return jobs

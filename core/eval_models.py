@@ -1,0 +1,92 @@
+"""What the evaluate stage scores: the trained classifier and the clip-zeroshot baseline, as jobs.
+
+A job names its model and what identifies it (for the score cache) and computes the scores only
+when called, so a cached model is never loaded.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tailorgen.errors import TailorgenError
+
+__all__ = ["ScoringJob", "classifier_job", "clip_zeroshot_job"]
+
+
+@dataclass(frozen=True)
+class ScoringJob:
+    name: str
+    source: str  # where the model comes from, for the report
+    identity: Any  # what changes when the model changes (cache key)
+    compute: Callable[[], np.ndarray]  # (images x label names) scores
+
+
+def classifier_job(source: str, dataset: Any, names: list[str], **loader: Any) -> ScoringJob:
+    """The classifier saved at ``source`` (a folder or a Hub id); ``loader``: batch_size, num_workers, device."""
+    return ScoringJob(
+        "classifier",
+        source,
+        _file_stamp(source),
+        functools.partial(_classifier_scores, source, dataset, names, **loader),
+    )
+
+
+def clip_zeroshot_job(
+    backbone: tuple[str, str | None],
+    templates: tuple[str, ...],
+    dataset: Any,
+    names: list[str],
+    **loader: Any,
+) -> ScoringJob:
+    """Plain CLIP ``(model, pretrained tag)`` with prompt templates; ``loader`` as for the classifier."""
+    from tailorgen.zeroshot import ClipZeroShot
+
+    clip = ClipZeroShot(*backbone, templates=templates, device=loader.pop("device"))
+    compute = functools.partial(_clip_scores, clip, dataset, names, **loader)
+    return ScoringJob("clip-zeroshot", clip.source, (clip.templates, _file_stamp(clip.model_name)), compute)
+
+
+def _clip_scores(
+    clip: Any, dataset: Any, names: list[str], *, batch_size: int, num_workers: int
+) -> np.ndarray:
+    from tailorgen.eval_scoring import score_dataset
+
+    text = clip.text_embeddings(names)
+    return score_dataset(
+        dataset,
+        clip.transform,
+        lambda images: clip.logits(images, text),
+        batch_size=batch_size,
+        num_workers=num_workers,
+        desc="clip-zeroshot",
+    )
+
+
+def _classifier_scores(
+    source: str, dataset: Any, names: list[str], *, batch_size: int, num_workers: int, device: Any
+) -> np.ndarray:
+    from tailorgen.classifier import Classifier
+    from tailorgen.classifier.inference import predict
+    from tailorgen.labeled_images import loader_errors
+
+    if not Path(source).is_dir() and source.count("/") != 1:
+        raise TailorgenError(
+            f"no trained classifier at {source}", "run the train stage first, or set evaluate.classifier"
+        )
+    model = Classifier.from_pretrained(source).to(device)
+    with loader_errors():
+        scores = predict(model, dataset, names, batch_size=batch_size, num_workers=num_workers)
+    return scores.numpy()
+
+
+def _file_stamp(source: str) -> Any:
+    """What identifies a model's weights cheaply: sizes and mtimes of its files, or the id itself."""
+    path = Path(source.removeprefix("local-dir:"))
+    if not path.is_dir():
+        return source
+    return sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file())
