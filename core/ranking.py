@@ -97,7 +97,8 @@ def _cells(scores: np.ndarray, nonnegative: bool) -> np.ndarray:
         _floats_of_keys(lo, values.dtype, nonnegative),
         _floats_of_keys(hi, values.dtype, nonnegative),
     )
-    width = largest.astype(np.float64) - smallest
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf: NaN, handled below
+        width = largest.astype(np.float64) - smallest
     linear = None
     if np.isfinite(width).all():  # with infinite scores the bits map works alone
         scale = np.divide(top, width, out=np.zeros_like(width), where=width > 0).astype(values.dtype)

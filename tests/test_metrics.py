@@ -137,3 +137,16 @@ def test_targets_count_as_positive_when_above_zero() -> None:
     scores, positive = rng.random((25, 5)), rng.random((25, 5)) < 0.3
     minus_one = np.where(positive, 1, -1)  # the -1/1 convention of some label files
     assert ranking_metrics(scores, minus_one) == ranking_metrics(scores, positive)
+
+
+def test_edge_shapes_and_infinities() -> None:
+    scores = np.array([[-np.inf], [np.inf], [0.0], [-0.0], [3.0]])
+    targets = np.array([[1], [0], [1], [1], [0]], dtype=bool)
+    # order: inf, 3, 0.0, -0.0 (equal to 0.0, later image), -inf -> positives at ranks 3, 4, 5
+    assert average_precision(scores, targets)[0] == pytest.approx((1 / 3 + 2 / 4 + 3 / 5) / 3)
+    assert ranking_metrics(np.full((4, 2), np.inf), np.eye(4, 2, dtype=bool))["mAP"] == pytest.approx(
+        100 * _reference_ap(np.full((4, 2), np.inf), np.eye(4, 2, dtype=bool)).mean()
+    )
+    empty = ranking_metrics(np.zeros((0, 3)), np.zeros((0, 3), dtype=bool))
+    assert (empty["mAP"], empty["F1@3"], empty["images"], empty["labels"]) == (0.0, 0.0, 0, 3)
+    assert average_precision(np.array([[0.2]]), np.array([[True]]))[0] == 1.0
