@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from tailorgen.errors import PluginError
 from tailorgen.plugins.diffusers_grad import DiffusersGradMixin
 from tailorgen.registry import hookimpl
@@ -70,6 +70,14 @@ class DiffusersOptions(BaseModel):
     vae_tiling: bool = Field(False, description="Decode in tiles (large images, less memory).")
     attention_slicing: bool = Field(False, description="Sliced attention (less memory, slower).")
     offload: Literal["none", "model", "sequential"] = Field("none", description="CPU offload (accelerate).")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _known_scheduler(cls, value: str | None) -> str | None:
+        # checked before any model loads; whether a class name exists is checked at load time
+        if value is not None and value.lower() not in SCHEDULERS and not value.endswith("Scheduler"):
+            raise ValueError(f"unknown scheduler {value!r}; use one of {', '.join(SCHEDULERS)} or a class name")
+        return value
 
 
 class DiffusersGenerator(Generator, DiffusersGradMixin):

@@ -43,6 +43,14 @@ def make_scheduler(name: str, config: Any, extra: dict[str, Any]) -> Any:
 
 def _from_pretrained(opts: DiffusersOptions, dtype: Any, extra: dict[str, Any]) -> Any:
     from diffusers import DiffusionPipeline
+    from tailorgen.progress import is_quiet
+
+    if is_quiet():  # loading bars of diffusers and transformers, on stderr
+        import diffusers.utils.logging
+        import transformers.utils.logging
+
+        diffusers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.disable_progress_bar()
 
     try:
         return DiffusionPipeline.from_pretrained(

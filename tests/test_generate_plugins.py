@@ -49,8 +49,10 @@ def test_scheduler_by_name_and_unknown_names(demo_models: dict[str, Path], gener
     assert type(generator.pipeline.scheduler).__name__ == "EulerDiscreteScheduler"
     ddim = create_generator("diffusers", model=str(demo_models["sd"]), scheduler="ddim", device="cpu")
     assert type(ddim.pipeline.scheduler).__name__ == "DDIMScheduler"
-    bad = create_generator("diffusers", model=str(demo_models["sd"]), scheduler="warp-drive", device="cpu")
     with pytest.raises(PluginError, match="unknown scheduler 'warp-drive'"):
+        create_generator("diffusers", scheduler="warp-drive")  # refused before any model loads
+    bad = create_generator("diffusers", model=str(demo_models["sd"]), scheduler="WarpScheduler", device="cpu")
+    with pytest.raises(PluginError, match="unknown scheduler 'WarpScheduler'"):
         bad.pipeline  # noqa: B018
     missing = create_generator("diffusers", model=str(demo_models["sd"] / "nope"), device="cpu")
     with pytest.raises(PluginError, match="cannot load pipeline"):
