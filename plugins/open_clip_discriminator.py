@@ -11,7 +11,7 @@ from tailorgen.registry import hookimpl
 from tailorgen.registry.roles import DifferentiableDiscriminator, Discriminator
 from tailorgen.synthetic.rule import AcceptanceRule
 
-__all__ = ["OpenClipDiscriminator", "OpenClipOptions", "register_discriminators"]
+__all__ = ["OpenClipDiscriminator", "OpenClipOptions", "register_discriminators", "uses_quick_gelu"]
 
 
 class OpenClipOptions(AcceptanceRule):
@@ -21,6 +21,10 @@ class OpenClipOptions(AcceptanceRule):
     batch_size: int = Field(64, ge=1, description="Images per forward pass.")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
     dtype: str = Field("float32", description="float32, float16 or bfloat16 (auto: fp16 on CUDA).")
+    quick_gelu: bool | None = Field(
+        None,
+        description="QuickGELU activations; null: what the pretrained tag was trained with (OpenAI: yes).",
+    )
 
 
 class OpenClipDiscriminator(Discriminator, DifferentiableDiscriminator):
@@ -49,7 +53,9 @@ class OpenClipDiscriminator(Discriminator, DifferentiableDiscriminator):
         remote = opts.model.startswith(("hf-hub:", "local-dir:"))
         try:
             model, _, transform = open_clip.create_model_and_transforms(
-                opts.model, pretrained=None if remote else opts.pretrained
+                opts.model,
+                pretrained=None if remote else opts.pretrained,
+                force_quick_gelu=uses_quick_gelu(opts),
             )
             tokenizer = open_clip.get_tokenizer(opts.model)
         except (OSError, RuntimeError, ValueError) as exc:
@@ -111,6 +117,18 @@ class OpenClipDiscriminator(Discriminator, DifferentiableDiscriminator):
         from tailorgen.plugins.clip_pixels import clip_preprocess_tensors
 
         return self._logits(clip_preprocess_tensors(images, self.model), label_names)
+
+
+def uses_quick_gelu(opts: OpenClipOptions) -> bool:
+    """OpenAI's CLIPs were trained with QuickGELU; open_clip's plain ``ViT-B-32`` config uses GELU,
+    so the activation must follow the pretrained tag (a ``local-dir:``/``hf-hub:`` config says it itself)."""
+    import open_clip
+
+    if opts.quick_gelu is not None:
+        return opts.quick_gelu
+    if opts.model.startswith(("hf-hub:", "local-dir:")) or not opts.pretrained:
+        return False
+    return bool(open_clip.get_pretrained_cfg(opts.model, opts.pretrained).get("quick_gelu", False))
 
 
 @hookimpl

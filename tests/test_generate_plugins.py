@@ -136,3 +136,12 @@ def test_discriminator_options_and_load_errors(tmp_path: Path) -> None:
     broken = create_discriminator("open-clip", model=f"local-dir:{tmp_path}", device="cpu")
     with pytest.raises(TailorgenError, match="open-clip: cannot load"):
         broken.score([Image.new("RGB", (8, 8))], ["cat"])
+
+
+def test_openai_weights_get_quick_gelu() -> None:
+    from tailorgen.plugins.open_clip_discriminator import OpenClipOptions, uses_quick_gelu
+
+    assert uses_quick_gelu(OpenClipOptions())  # the paper's ViT-B-32 / openai
+    assert not uses_quick_gelu(OpenClipOptions(pretrained="laion2b_s34b_b79k"))
+    assert not uses_quick_gelu(OpenClipOptions(model="local-dir:/x"))
+    assert uses_quick_gelu(OpenClipOptions(model="local-dir:/x", quick_gelu=True))
