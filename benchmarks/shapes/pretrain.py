@@ -47,19 +47,22 @@ CLIP_CFG: dict[str, Any] = {
     },
     "text_cfg": {"context_length": CONTEXT, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 3},
 }
-STEPS = {"clip": 900, "vae": 500, "unet": 1000}
+STEPS = {"clip": 1800, "vae": 1000, "unet": 1500}
+#: CLIP sees random textured backgrounds from this step on (added after a first 600-step run
+#: transferred poorly; kept as a schedule so a fresh run reproduces the committed weights)
+BACKGROUNDS_FROM_STEP = 600
 BATCH = {"clip": 96, "vae": 32, "unet": 32}
 LR = {"clip": 1e-3, "vae": 1e-3, "unet": 1e-3}
 
 
-def pairs(seed: int, count: int) -> tuple[np.ndarray, list[str]]:
+def pairs(seed: int, count: int, web_words: bool = False) -> tuple[np.ndarray, list[str]]:
     """``count`` pretraining-domain images (uint8, N x 64 x 64 x 3) and their captions."""
     rng = random.Random(seed)
     images, captions = [], []
     for _ in progress(range(count), desc="render pairs"):
         scene = sample_scene(rng, "pretrain", CLIP_SIZE)
         images.append(np.asarray(render(scene)))
-        captions.append(caption(rng, scene))
+        captions.append(caption(rng, scene, web_words=web_words))
     return np.stack(images), captions
 
 
@@ -103,7 +106,7 @@ def load_checkpoint(folder: Path, models: dict[str, torch.nn.Module], opt: Any) 
 
 
 def train(part: str, work: Path, models: dict[str, torch.nn.Module], loss_fn: Any, seed: int) -> None:
-    """AdamW with warm-up + cosine decay; ``loss_fn(generator, batch_size)`` draws its own batch."""
+    """AdamW with warm-up + cosine decay; ``loss_fn(generator, batch_size, step)`` draws its own batch."""
     params = [p for m in models.values() for p in m.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=LR[part], weight_decay=0.01)
     folder = work / part
@@ -115,7 +118,7 @@ def train(part: str, work: Path, models: dict[str, torch.nn.Module], loss_fn: An
         for group in opt.param_groups:
             group["lr"] = lr
         generator = torch.Generator().manual_seed(seed * 1_000_003 + hash_part(part) + step)
-        loss = loss_fn(generator, BATCH[part])
+        loss = loss_fn(generator, BATCH[part], step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -127,6 +130,29 @@ def train(part: str, work: Path, models: dict[str, torch.nn.Module], loss_fn: An
 
 def hash_part(part: str) -> int:
     return sum(ord(c) * 131**i for i, c in enumerate(part)) % 1_000_000
+
+
+def random_backgrounds(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Half the images get a random gradient/stripes/checker background (web images vary).
+
+    Pretraining backgrounds are plain, so the top-left pixel's colour tells background from shape.
+    """
+    batch, _, size, _ = x.shape
+    alpha = ((x - x[:, :, :1, :1]).abs().amax(1, keepdim=True) / 0.15).clamp(0, 1)
+    a, b = (0.1 + 0.8 * torch.rand(batch, 3, 1, 1, generator=generator) for _ in range(2))
+    period = torch.randint(3, 10, (batch, 1, 1, 1), generator=generator).float()
+    ys, xs = torch.meshgrid(torch.arange(size).float(), torch.arange(size).float(), indexing="ij")
+    patterns = torch.stack(
+        [
+            ((xs + ys) / (2 * size - 2)).expand(batch, 1, size, size),
+            torch.floor((xs + ys) / period) % 2,
+            (torch.floor(xs / period) + torch.floor(ys / period)) % 2,
+        ]
+    )
+    kind = torch.randint(3, (batch,), generator=generator)
+    texture = a + (b - a) * patterns[kind, torch.arange(batch)]
+    replace = (torch.rand(batch, 1, 1, 1, generator=generator) < 0.5).float()
+    return x * (1 - replace * (1 - alpha)) + replace * (1 - alpha) * texture
 
 
 # -- CLIP -----------------------------------------------------------------------------------------
@@ -145,9 +171,11 @@ def pretrain_clip(images: np.ndarray, captions: list[str], work: Path, out: Path
     mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
 
-    def loss_fn(generator: torch.Generator, batch: int) -> torch.Tensor:
+    def loss_fn(generator: torch.Generator, batch: int, step: int) -> torch.Tensor:
         index = torch.randint(len(captions), (batch,), generator=generator)
         x = to_tensor(images[index.numpy()], CLIP_SIZE)
+        if step >= BACKGROUNDS_FROM_STEP:
+            x = random_backgrounds(x, generator)
         # Light photometric augmentation (web images vary): brightness/contrast jitter and noise.
         scale = 0.75 + 0.5 * torch.rand(batch, 1, 1, 1, generator=generator)
         shift = 0.2 * torch.rand(batch, 1, 1, 1, generator=generator) - 0.1
@@ -228,7 +256,7 @@ def pretrain_vae(images: np.ndarray, work: Path, seed: int) -> Any:
     torch.manual_seed(seed)
     vae = _vae()
 
-    def loss_fn(generator: torch.Generator, batch: int) -> torch.Tensor:
+    def loss_fn(generator: torch.Generator, batch: int, step: int) -> torch.Tensor:
         index = torch.randint(len(images), (batch,), generator=generator)
         x = to_tensor(images[index.numpy()], SD_SIZE) * 2 - 1
         posterior = vae.encode(x).latent_dist
@@ -265,7 +293,7 @@ def pretrain_unet(
             latents.append(vae.encode(x).latent_dist.mean * vae.config.scaling_factor)
     latent = torch.cat(latents)
 
-    def loss_fn(generator: torch.Generator, batch: int) -> torch.Tensor:
+    def loss_fn(generator: torch.Generator, batch: int, step: int) -> torch.Tensor:
         index = torch.randint(len(captions), (batch,), generator=generator)
         # 10% empty captions: the unconditional model classifier-free guidance needs.
         drop = torch.rand(batch, generator=generator) < 0.1
@@ -297,11 +325,14 @@ def main() -> None:
         STEPS.update(dict.fromkeys(STEPS, 2))
     torch.set_num_threads(args.threads)
     started = time.time()
-    images, captions = pairs(args.seed, args.pairs)
     if args.part in ("clip", "all"):
+        images, captions = pairs(args.seed, args.pairs)
         pretrain_clip(images, captions, args.work, args.out, args.seed)
     if args.part in ("sd", "all"):
+        images, captions = pairs(args.seed, args.pairs)
         vae = pretrain_vae(images, args.work, args.seed)
+        # The generator reads LLM/template prompts: its captions also use the template writer's words.
+        images, captions = pairs(args.seed + 1, args.pairs, web_words=True)
         pretrain_unet(images, captions, vae, work=args.work, out=args.out, seed=args.seed)
     echo(f"pretrain {args.part}: done in {time.time() - started:.0f} s -> {args.out}")
 

@@ -234,16 +234,32 @@ _PAIR_JOINERS = (" next to ", " and ", " beside ", " with ", " near ")
 _OPENERS = ("", "", "a photo of ", "a picture of ", "an image of ", "a drawing of ")
 
 
-def caption(rng: random.Random, scene: Scene) -> str:
-    """A varied caption naming every object ("a red star next to a blue ring", "a photo of a heart")."""
+def caption(rng: random.Random, scene: Scene, web_words: bool = False) -> str:
+    """A varied caption naming every object ("a red star next to a blue ring", "a photo of a heart").
+
+    ``web_words``: half the captions use the determiners and joiners of the ``template`` prompt
+    writer ("our star not far from the heart"), as web captions use all kinds of phrasing.
+    """
     objects = list(scene.objects)
     rng.shuffle(objects)
     with_colour = rng.random() < 0.75
-    phrases = [_article(f"{o.colour} {o.shape}" if with_colour else o.shape) for o in objects]
+    words = [f"{o.colour} {o.shape}" if with_colour else o.shape for o in objects]
+    if web_words and rng.random() < 0.5:
+        from tailorgen.plugins import template_vocab as vocab
+
+        phrases = [_web_article(rng.choice(vocab.DETERMINERS), w) for w in words]
+        joiners = tuple(f" {j} " for j in vocab.JOINERS)
+    else:
+        phrases, joiners = [_article(w) for w in words], _PAIR_JOINERS
     if len(phrases) == 1:
         body = phrases[0]
     elif len(phrases) == 2:
-        body = phrases[0] + rng.choice(_PAIR_JOINERS) + phrases[1]
+        body = phrases[0] + rng.choice(joiners) + phrases[1]
     else:
-        body = f"{phrases[0]}, {phrases[1]} and {phrases[2]}"
+        last = rng.choice(joiners) if joiners is not _PAIR_JOINERS else " and "
+        body = f"{phrases[0]}, {phrases[1]}{last}{phrases[2]}"
     return rng.choice(_OPENERS) + body
+
+
+def _web_article(determiner: str, phrase: str) -> str:
+    return _article(phrase) if determiner == "a" else f"{determiner} {phrase}"
