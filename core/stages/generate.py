@@ -6,20 +6,16 @@ command under ``torchrun --nproc_per_node N`` splits every round's batches acros
 
 from __future__ import annotations
 
-from importlib.metadata import version
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.context import RunContext
 from tailorgen.distributed import processes
-from tailorgen.io import atomic_write_json, atomic_write_text
 from tailorgen.progress import echo
-from tailorgen.synthetic.card import CardFacts, render_card
-from tailorgen.synthetic.dataset import label_report, write_dataset
+from tailorgen.synthetic.finish import summarize, write_outputs
 from tailorgen.synthetic.plan import PromptPool, RoundBudget, Tally
 from tailorgen.synthetic.rounds import Drawer, run_rounds
 from tailorgen.synthetic.rule import AcceptanceRule
-from tailorgen.synthetic.sheet import write_contact_sheet
 from tailorgen.synthetic.specs import FINETUNED_TEXT_ENCODER, discriminator_spec, fingerprint, generator_spec
 from tailorgen.synthetic.store import ImageStore
 
@@ -127,38 +123,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
         seed_for=ctx.seed_for,
         procs=procs,
     )
-    records = [store.done(item) for item in items]
-    report = label_report(targets, pool, records, settings.budget())  # type: ignore[arg-type]
-    summary = {
-        "images": sum(1 for r in records if r and store.needs_file(r)),
-        "accepted": sum(1 for r in records if r and r["accepted"]),
-        "attempts": len(records),
-        "rounds": rounds,
-        "labels_short": [row["label"] for row in report if row["status"] != "quota met"],
-        "text_encoder": str(encoder) if encoder else "stock",
-    }
+    outcome = summarize(items, rounds, store, pool, targets=targets, budget=settings.budget())
+    summary = {**outcome.summary, "text_encoder": str(encoder) if encoder else "stock"}
     if procs.is_main:
-        write_dataset(root, items, store)
-        atomic_write_json(root / "report.json", {"summary": summary, "labels": report})
-        facts = CardFacts(
-            label_set=ctx.labels.name,
-            labels=targets,
-            generator={"plugin": generator.name, **generator.options.model_dump(mode="json")},
-            discriminator={"plugin": discriminator.name, **discriminator.options.model_dump(mode="json")},
-            rule=rule.describe(),
-            text_encoder=f"fine-tuned, from {encoder}" if encoder else "the pipeline's own (not fine-tuned)",
-            seed=ctx.seed,
-            report=report,
-            images=summary["images"],
-            accepted=summary["accepted"],
-            attempts=summary["attempts"],
-            rounds=rounds,
-            tailorgen_version=version("tailorgen"),
-        )
-        atomic_write_text(root / "README.md", render_card(facts))
-        if settings.contact_sheet:
-            write_contact_sheet(ctx.run_dir)
-        for row in report:
+        plugins = (generator, discriminator, rule)
+        write_outputs(ctx, outcome, store, plugins, encoder=encoder, contact_sheet=settings.contact_sheet)
+        for row in outcome.report:
             if row["status"] != "quota met":
                 echo(
                     f"[generate] {row['label']}: {row['accepted']}/{row['quota']} accepted ({row['status']})"

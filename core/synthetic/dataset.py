@@ -10,7 +10,7 @@ from tailorgen.io import atomic_write_text
 from tailorgen.synthetic.plan import Item, PromptPool, RoundBudget, Tally
 from tailorgen.synthetic.store import ImageStore
 
-__all__ = ["label_report", "write_dataset"]
+__all__ = ["dataset_rows", "label_report", "write_metadata", "write_rejected"]
 
 #: journal-only fields, not part of the published records
 _PRIVATE = ("id", "digest")
@@ -20,11 +20,8 @@ def _jsonl(rows: list[dict[str, Any]]) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
-def write_dataset(
-    root: Path, items: list[Item], store: ImageStore
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Write ``metadata.jsonl`` (rows with an image, in plan order) and ``rejected.jsonl`` (the
-    rejected attempts whose image was not kept, with their scores); delete unlisted images."""
+def dataset_rows(items: list[Item], store: ImageStore) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Published records in plan order: rows with an image, and rejected attempts without one."""
     rows: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     for item in items:
@@ -37,13 +34,21 @@ def write_dataset(
             public.pop("file_name", None)
             public.pop("sha256", None)
             rejected.append(public)
+    return rows, rejected
+
+
+def write_rejected(root: Path, rows: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
+    """Write ``rejected.jsonl`` (scores of rejected images not kept) and delete unlisted images."""
     listed = {row["file_name"] for row in rows}
     for path in sorted((root / "images").glob("*")):
         if f"images/{path.name}" not in listed:
             path.unlink(missing_ok=True)  # left by a run with other settings, or a temp file
     atomic_write_text(root / "rejected.jsonl", _jsonl(rejected))
-    atomic_write_text(root / "metadata.jsonl", _jsonl(rows))  # last: its presence marks completion
-    return rows, rejected
+
+
+def write_metadata(root: Path, rows: list[dict[str, Any]]) -> None:
+    """Write ``metadata.jsonl`` (imagefolder layout) last: its presence marks the data set complete."""
+    atomic_write_text(root / "metadata.jsonl", _jsonl(rows))
 
 
 def label_report(

@@ -10,18 +10,21 @@ from typing import Any
 from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_bytes
 
-__all__ = ["contact_sheet", "sheet_rows", "write_contact_sheet"]
+__all__ = ["contact_sheet", "read_metadata", "sheet_rows", "write_contact_sheet"]
 
 _GREEN, _RED, _INK, _PAPER = (40, 160, 60), (200, 50, 40), (20, 20, 20), (250, 250, 250)
 _LINE = 12  # caption line height of PIL's default bitmap font
 
 
-def sheet_rows(root: Path, *, include_rejected: bool, limit: int) -> list[dict[str, Any]]:
-    """Rows of ``metadata.jsonl`` to show: accepted first, then (optionally) kept rejected ones."""
+def read_metadata(root: Path) -> list[dict[str, Any]]:
     metadata = root / "metadata.jsonl"
     if not metadata.is_file():
         raise TailorgenError(f"{metadata} not found", "run the generate stage first (--stages generate)")
-    rows = [json.loads(line) for line in metadata.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in metadata.read_text().splitlines() if line.strip()]
+
+
+def sheet_rows(rows: list[dict[str, Any]], *, include_rejected: bool, limit: int) -> list[dict[str, Any]]:
+    """The rows to show: accepted first, then (optionally) kept rejected ones."""
     chosen = [r for r in rows if r.get("accepted")]
     if include_rejected:
         chosen += [r for r in rows if not r.get("accepted")]
@@ -72,16 +75,20 @@ def write_contact_sheet(
     run_dir: Path,
     out_path: Path | None = None,
     *,
+    rows: list[dict[str, Any]] | None = None,
     include_rejected: bool = False,
     limit: int = 60,
     columns: int = 6,
     size: int = 160,
 ) -> Path:
-    """Write the contact sheet of ``run_dir/synthetic`` (default ``run_dir/contact_sheet.png``)."""
+    """Write the contact sheet of ``run_dir/synthetic`` (default ``run_dir/contact_sheet.png``);
+    ``rows`` default to the records of its ``metadata.jsonl``."""
     root = run_dir / "synthetic"
-    rows = sheet_rows(root, include_rejected=include_rejected, limit=limit)
+    shown = sheet_rows(
+        read_metadata(root) if rows is None else rows, include_rejected=include_rejected, limit=limit
+    )
     buffer = io.BytesIO()
-    contact_sheet(root, rows, columns=columns, size=size).save(buffer, format="PNG")
+    contact_sheet(root, shown, columns=columns, size=size).save(buffer, format="PNG")
     target = out_path or run_dir / "contact_sheet.png"
     atomic_write_bytes(target, buffer.getvalue())
     return target
