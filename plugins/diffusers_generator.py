@@ -29,7 +29,6 @@ SCHEDULERS: dict[str, str] = {
     "lms": "LMSDiscreteScheduler",
     "heun": "HeunDiscreteScheduler",
     "dpm++": "DPMSolverMultistepScheduler",
-    "dpm++-sde": "DPMSolverSDEScheduler",
     "unipc": "UniPCMultistepScheduler",
     "lcm": "LCMScheduler",
     "tcd": "TCDScheduler",
@@ -76,7 +75,9 @@ class DiffusersOptions(BaseModel):
     def _known_scheduler(cls, value: str | None) -> str | None:
         # checked before any model loads; whether a class name exists is checked at load time
         if value is not None and value.lower() not in SCHEDULERS and not value.endswith("Scheduler"):
-            raise ValueError(f"unknown scheduler {value!r}; use one of {', '.join(SCHEDULERS)} or a class name")
+            raise ValueError(
+                f"unknown scheduler {value!r}; use one of {', '.join(SCHEDULERS)} or a class name"
+            )
         return value
 
 

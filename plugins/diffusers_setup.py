@@ -38,7 +38,12 @@ def make_scheduler(name: str, config: Any, extra: dict[str, Any]) -> Any:
             f"diffusers: unknown scheduler {name!r}",
             f"use one of {', '.join(SCHEDULERS)} or a diffusers scheduler class name",
         )
-    return cls.from_config(config, **extra)
+    try:
+        return cls.from_config(config, **extra)
+    except ImportError as exc:  # e.g. DPMSolverSDEScheduler needs torchsde
+        raise PluginError(
+            f"diffusers: scheduler {class_name} cannot load: {' '.join(str(exc).split())}"
+        ) from None
 
 
 def _from_pretrained(opts: DiffusersOptions, dtype: Any, extra: dict[str, Any]) -> Any:
