@@ -9,7 +9,7 @@ ratio uses CPU time (median of the paired ratios of adjacent runs), which other 
 on a shared machine does not distort (file syncs are I/O waits: the wall-clock ratio shows them).
 The last line is ``ratio=<stage / bare loop>`` (target <= 1.10).
 
-    python benchmarks/generate_overhead.py [--models DIR] [--size 64] [--steps 4] [--quota 4] [--repeats 4]
+    python benchmarks/generate_overhead.py [--models DIR] [--size 64] [--steps 4] [--quota 12] [--repeats 4]
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--quota", type=int, default=4)
+    parser.add_argument("--quota", type=int, default=12)
     parser.add_argument("--repeats", type=int, default=4)
     parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (both sides)")
     args = parser.parse_args()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,7 +60,32 @@ class Drawer:
         return records, images
 
 
-def _draw_missing(drawer: Drawer, store: ImageStore, batch: list[Item]) -> None:
+class _Saver:
+    """Writes one batch's images and records in a background thread while the next batch is drawn
+    (PNG compression, hashing and fsync release the GIL). At most one batch is in flight."""
+
+    def __init__(self, store: ImageStore) -> None:
+        self.store = store
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="tailorgen-save")
+        self.pending: Future[None] | None = None
+
+    def submit(self, records: list[dict[str, Any]], images: list[Any]) -> None:
+        self.wait()
+        self.pending = self.pool.submit(self.store.save, records, images)
+
+    def wait(self) -> None:
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending.result()  # re-raises a failed write here
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self.pool.shutdown(wait=True)
+
+
+def _draw_missing(drawer: Drawer, store: ImageStore, batch: list[Item], saver: _Saver) -> None:
     # The whole batch is redrawn even when only some items are missing: the same batch
     # composition gives bit-identical images (batched kernels round differently per batch size).
     todo = {it.id for it in batch if store.done(it) is None}
@@ -67,7 +93,7 @@ def _draw_missing(drawer: Drawer, store: ImageStore, batch: list[Item]) -> None:
         return
     records, images = drawer.draw(batch)
     keep = [i for i, record in enumerate(records) if record["id"] in todo]
-    store.save([records[i] for i in keep], [images[i] for i in keep])
+    saver.submit([records[i] for i in keep], [images[i] for i in keep])
 
 
 def run_rounds(
@@ -101,8 +127,12 @@ def run_rounds(
             short = sum(1 for label in targets if budget.wanted(label, tally))
             echo(f"[generate] round {round_no}: {len(planned)} images for {short} label(s) short of quota")
             mine = progress(mine, desc=f"round {round_no}", unit="batch")
-        for batch in mine:
-            _draw_missing(drawer, store, batch)
+        saver = _Saver(store)
+        try:
+            for batch in mine:
+                _draw_missing(drawer, store, batch, saver)
+        finally:
+            saver.close()
         procs.barrier()
         store.refresh(planned)
     return items, rounds
