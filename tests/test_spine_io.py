@@ -33,3 +33,14 @@ def test_torn_last_jsonl_line_is_ignored_and_repaired(tmp_path: Path) -> None:
     read_jsonl(path, repair=True)
     append_jsonl(path, [{"a": 4}])
     assert [r["a"] for r in read_jsonl(path)] == [1, 2, 4]
+
+
+def test_atomic_files_get_umask_permissions(tmp_path: Path) -> None:
+    import os
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "b.txt", "x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o644
