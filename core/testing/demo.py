@@ -6,8 +6,8 @@ import contextlib
 import json
 import os
 import shutil
-import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -110,10 +110,9 @@ def ensure_demo_models(directory: str | Path) -> dict[str, Path]:
         return _paths(target)
     _retire(target)  # fail before building if the directory is someone else's
     target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.building-", dir=target.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    staging.chmod(0o777 & ~umask)  # mkdtemp makes it private; the cache is an ordinary directory
+    # a plain mkdir (not mkdtemp, which makes it private): the cache is an ordinary directory
+    staging = target.with_name(f".{target.name}.building-{uuid.uuid4().hex}")
+    staging.mkdir()
     try:
         build_demo_models(staging)
         _retire(target)
