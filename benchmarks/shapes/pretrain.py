@@ -47,9 +47,9 @@ CLIP_CFG: dict[str, Any] = {
     },
     "text_cfg": {"context_length": CONTEXT, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 3},
 }
-STEPS = {"clip": 1800, "vae": 1000, "unet": 1500}
+STEPS = {"clip": 3000, "vae": 1000, "unet": 2500}
 #: CLIP sees random textured backgrounds from this step on (added after a first 600-step run
-#: transferred poorly; kept as a schedule so a fresh run reproduces the committed weights)
+#: transferred poorly; kept as a schedule, as the committed weights were trained so)
 BACKGROUNDS_FROM_STEP = 600
 BATCH = {"clip": 96, "vae": 32, "unet": 32}
 LR = {"clip": 1e-3, "vae": 1e-3, "unet": 1e-3}
