@@ -3,8 +3,22 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
 
 # Before anything imports huggingface_hub (it reads this once): tests never touch the network.
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 pytest_plugins = ["tailorgen.testing.pytest_plugin"]
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A loopback Hub (tailorgen.testing.hub_server) knowing the test user's token, one per module."""
+    from hub_helpers import TOKEN, USER
+    from tailorgen.testing.hub_server import HubServer
+
+    with HubServer(tokens={TOKEN: USER}, home=tmp_path_factory.mktemp("hf-home")) as server:
+        yield server

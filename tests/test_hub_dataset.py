@@ -6,7 +6,6 @@ import hashlib
 import json
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,6 @@ for repo_id in sys.argv[1:]:
     }
 print(json.dumps(out))
 """
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    with HubServer(tokens={TOKEN: USER}, home=tmp_path_factory.mktemp("hf-home")) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -6,18 +6,11 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hub_helpers import TOKEN, USER, make_run
 from tailorgen.testing.hub_server import HubServer
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    with HubServer(tokens={TOKEN: USER}, home=tmp_path_factory.mktemp("hf-home")) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +11,6 @@ import pytest
 import torch
 from hub_helpers import LABELS, SEEN, TOKEN, UNSEEN, USER, cli, make_run
 from tailorgen.testing.hub_server import HubServer
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubServer]:
-    with HubServer(tokens={TOKEN: USER}, home=tmp_path_factory.mktemp("hf-home")) as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
