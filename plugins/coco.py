@@ -29,7 +29,7 @@ class CocoOptions(ImageDatasetOptions):
 
 class CocoDataset(ImageDataset):
     name = "coco"
-    description = "COCO instances JSON + image folder (multi-label targets from the annotations)"
+    description = "COCO instances JSON + image folder (multi-label targets from the annotations)."
     Options = CocoOptions
 
     def read(self, split: str, label_set: LabelSet | None) -> RawLabels:

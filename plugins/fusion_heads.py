@@ -24,7 +24,7 @@ class GlobalBranchOptions(BaseModel):
 class GlobalBranchHead(FusionHead):
     name: ClassVar[str] = "global-branch"
     description: ClassVar[str] = (
-        "global attention branch beside every bottleneck 3x3 conv (the paper's fusion module)"
+        "Global attention branch beside every bottleneck 3x3 conv (the paper's fusion module)."
     )
     Options: ClassVar[type[BaseModel]] = GlobalBranchOptions
 
@@ -37,7 +37,7 @@ class GlobalBranchHead(FusionHead):
 
 class NoFusionHead(FusionHead):
     name: ClassVar[str] = "none"
-    description: ClassVar[str] = "no fusion module: plain DualCoOp (only the prompt contexts train)"
+    description: ClassVar[str] = "No fusion module: plain DualCoOp (only the prompt contexts train)."
 
     def attach(self, visual: Any) -> list[Any]:
         return []

@@ -36,7 +36,7 @@ class ImageFolderOptions(ImageDatasetOptions):
 
 class ImageFolderDataset(ImageDataset):
     name = "imagefolder"
-    description = "image folder + metadata.jsonl with a labels column (tailorgen synthetic data sets)"
+    description = "Image folder + metadata.jsonl with a labels column (tailorgen synthetic data sets)."
     Options = ImageFolderOptions
 
     def read(self, split: str, label_set: LabelSet | None) -> RawLabels:

@@ -50,7 +50,7 @@ class NusWideOptions(ImageDatasetOptions):
 
 class NusWideDataset(ImageDataset):
     name = "nus-wide"
-    description = "NUS-WIDE zero-shot layout: image list, Flickr tag matrix, 81 concept label files"
+    description = "NUS-WIDE zero-shot layout: image list, Flickr tag matrix, 81 concept label files."
     Options = NusWideOptions
 
     def read(self, split: str, label_set: LabelSet | None) -> RawLabels:
