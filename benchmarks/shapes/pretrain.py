@@ -47,7 +47,7 @@ CLIP_CFG: dict[str, Any] = {
     },
     "text_cfg": {"context_length": CONTEXT, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 3},
 }
-STEPS = {"clip": 3000, "vae": 1000, "unet": 2500}
+STEPS = {"clip": 3000, "vae": 1000, "unet": 5000}
 #: CLIP sees random textured backgrounds from this step on (added after a first 600-step run
 #: transferred poorly; kept as a schedule, as the committed weights were trained so)
 BACKGROUNDS_FROM_STEP = 600
