@@ -5,15 +5,15 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
-import pytest
 import torch
 from tailorgen.registry import create_discriminator, create_generator
 from tailorgen.testing.shapes import SHAPES, render, sample_scene
 
 WEIGHTS = Path(__file__).resolve().parents[1] / "benchmarks" / "shapes" / "weights"
-pytestmark = pytest.mark.skipif(
-    not all((WEIGHTS / part).is_dir() for part in ("clip", "sd")), reason="shapes weights not committed yet"
-)
+
+
+def test_weights_are_committed() -> None:
+    assert all((WEIGHTS / part).is_dir() for part in ("clip", "sd"))
 
 
 def test_weights_are_safetensors_and_small() -> None:
