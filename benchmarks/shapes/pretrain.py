@@ -30,7 +30,7 @@ from tailorgen.progress import echo, progress
 from tailorgen.testing.clip_tokenizer import build_clip_tokenizer
 from tailorgen.testing.shapes import caption, render, sample_scene
 from tailorgen.testing.tiny_clip import save_open_clip
-from tailorgen.testing.tiny_sd import save_sd_pipeline
+from tailorgen.testing.tiny_sd import save_sd_pipeline, sd_text_encoder, sd_vae
 
 HERE = Path(__file__).resolve().parent
 CLIP_SIZE, SD_SIZE, CONTEXT = 64, 32, 32
@@ -203,36 +203,11 @@ def pretrain_clip(images: np.ndarray, captions: list[str], work: Path, out: Path
 
 
 def _vae() -> Any:
-    from diffusers import AutoencoderKL
-
-    return AutoencoderKL(
-        in_channels=3,
-        out_channels=3,
-        down_block_types=("DownEncoderBlock2D",) * 3,
-        up_block_types=("UpDecoderBlock2D",) * 3,
-        block_out_channels=(16, 32, 32),
-        latent_channels=4,
-        norm_num_groups=8,
-        sample_size=SD_SIZE,
-    )
+    return sd_vae(block_out_channels=(16, 32, 32), sample_size=SD_SIZE)
 
 
 def _text_encoder() -> Any:
-    from transformers import CLIPTextConfig, CLIPTextModel
-
-    config = CLIPTextConfig(
-        vocab_size=49408,
-        hidden_size=32,
-        intermediate_size=128,
-        num_hidden_layers=3,
-        num_attention_heads=4,
-        max_position_embeddings=77,
-        projection_dim=32,
-        bos_token_id=49406,
-        eos_token_id=49407,
-        pad_token_id=49407,
-    )
-    return CLIPTextModel(config)
+    return sd_text_encoder(intermediate_size=128, layers=3)
 
 
 def _unet() -> Any:

@@ -7,24 +7,25 @@ from typing import Any
 
 from tailorgen.testing.clip_tokenizer import build_clip_tokenizer
 
-__all__ = ["SD_IMAGE_SIZE", "build_sd_pipeline", "save_sd_pipeline"]
+__all__ = ["SD_IMAGE_SIZE", "build_sd_pipeline", "save_sd_pipeline", "sd_text_encoder", "sd_vae"]
 
 #: native resolution of the tiny pipeline (the VAE downsamples by 4, so latents are 16x16)
 SD_IMAGE_SIZE = 64
 _TEXT_WIDTH = 32
 
 
-def _text_encoder():  # type: ignore[no-untyped-def]
+def sd_text_encoder(*, width: int = _TEXT_WIDTH, intermediate_size: int = 64, layers: int = 2) -> Any:
+    """A randomly initialised CLIP text encoder with CLIP's real vocabulary and special tokens."""
     from transformers import CLIPTextConfig, CLIPTextModel
 
     config = CLIPTextConfig(
         vocab_size=49408,
-        hidden_size=_TEXT_WIDTH,
-        intermediate_size=64,
-        num_hidden_layers=2,
+        hidden_size=width,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=layers,
         num_attention_heads=4,
         max_position_embeddings=77,
-        projection_dim=_TEXT_WIDTH,
+        projection_dim=width,
         bos_token_id=49406,
         eos_token_id=49407,
         pad_token_id=49407,
@@ -49,7 +50,10 @@ def _unet():  # type: ignore[no-untyped-def]
     )
 
 
-def _vae():  # type: ignore[no-untyped-def]
+def sd_vae(
+    *, block_out_channels: tuple[int, int, int] = (8, 16, 16), sample_size: int = SD_IMAGE_SIZE
+) -> Any:
+    """A randomly initialised SD-style AutoencoderKL that downsamples by 4 (three blocks)."""
     from diffusers import AutoencoderKL
 
     return AutoencoderKL(
@@ -57,10 +61,10 @@ def _vae():  # type: ignore[no-untyped-def]
         out_channels=3,
         down_block_types=("DownEncoderBlock2D",) * 3,
         up_block_types=("UpDecoderBlock2D",) * 3,
-        block_out_channels=(8, 16, 16),
+        block_out_channels=block_out_channels,
         latent_channels=4,
         norm_num_groups=8,
-        sample_size=SD_IMAGE_SIZE,
+        sample_size=sample_size,
     )
 
 
@@ -69,7 +73,7 @@ def build_sd_pipeline(directory: str | Path, seed: int = 0) -> Path:
     import torch
 
     torch.manual_seed(seed)
-    return save_sd_pipeline(directory, vae=_vae(), text_encoder=_text_encoder(), unet=_unet())
+    return save_sd_pipeline(directory, vae=sd_vae(), text_encoder=sd_text_encoder(), unet=_unet())
 
 
 def save_sd_pipeline(directory: str | Path, *, vae: Any, text_encoder: Any, unet: Any) -> Path:
