@@ -27,11 +27,15 @@ __all__ = [
 LOGIT_SCALE = 100.0
 
 
-def clip_logits(image_emb: Tensor, text_emb: Tensor) -> Tensor:
-    """``100 * cos(image, text)``: (B, D) x (C, D) -> (B, C); embeddings need not be normalised."""
+def clip_logits(image_emb: Tensor, text_emb: Tensor, scale: float = LOGIT_SCALE) -> Tensor:
+    """``scale * cos(image, text)``: (B, D) x (C, D) -> (B, C); embeddings need not be normalised.
+
+    The method fixes ``scale`` at 100 (a real CLIP's learned scale); a CLIP whose learned scale is
+    much smaller makes 100 x cosine an over-sharp softmax, so the filter lets callers choose.
+    """
     import torch.nn.functional as F
 
-    return LOGIT_SCALE * F.normalize(image_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T
+    return scale * F.normalize(image_emb, dim=-1) @ F.normalize(text_emb, dim=-1).T
 
 
 def grouping_softmax(u: Tensor, targets: Tensor) -> Tensor:

@@ -1,9 +1,9 @@
-"""Discriminator ``open-clip``: CLIP logits ``100 * cos`` from any open_clip model."""
+"""Discriminator ``open-clip``: CLIP logits ``100 * cos`` (or the model's own scale) from any open_clip model."""
 
 from __future__ import annotations
 
 import functools
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 from tailorgen.errors import PluginError
@@ -21,6 +21,13 @@ class OpenClipOptions(AcceptanceRule):
     batch_size: int = Field(64, ge=1, description="Images per forward pass.")
     device: str = Field("auto", description="auto, cpu, cuda, cuda:N or mps.")
     dtype: str = Field("float32", description="float32, float16 or bfloat16 (auto: fp16 on CUDA).")
+    logit_scale: float | Literal["model"] = Field(
+        100.0,
+        description=(
+            "Logits are logit_scale * cosine. 100 is the method's (a real CLIP's learned scale); "
+            "'model' uses the checkpoint's learned scale, for CLIPs trained to a much smaller one."
+        ),
+    )
     quick_gelu: bool | None = Field(
         None,
         description="QuickGELU activations; null: what the pretrained tag was trained with (OpenAI: yes).",
@@ -96,7 +103,14 @@ class OpenClipDiscriminator(Discriminator, DifferentiableDiscriminator):
 
         dtype = next(self.model.parameters()).dtype
         feats = self.model.encode_image(pixels.to(device=self.device, dtype=dtype)).float()
-        return clip_logits(feats, self.text_embeddings(label_names))
+        return clip_logits(feats, self.text_embeddings(label_names), self.logit_scale)
+
+    @property
+    def logit_scale(self) -> float:
+        """The factor on cosine similarities: the option's number, or the model's learned scale."""
+        if self.options.logit_scale == "model":
+            return float(self.model.logit_scale.exp())
+        return float(self.options.logit_scale)
 
     def score(self, images: list[Any], label_names: list[str]) -> Any:
         """CLIP logits (len(images), len(label_names)) on CPU, float32, for PIL images."""

@@ -130,6 +130,23 @@ def test_clip_preprocessing_antialiases(discriminator) -> None:  # type: ignore[
     assert "antialias=true" in repr(pil).lower().replace(" ", "")
 
 
+def test_logit_scale_option_scales_every_logit(demo_models: dict[str, Path], generator, discriminator) -> None:  # type: ignore[no-untyped-def]
+    images = generator.generate(["a cat"], [3])
+    names = ["bus", "cat", "cow"]
+    learned = create_discriminator(
+        "open-clip", model=f"local-dir:{demo_models['clip-vit']}", device="cpu", logit_scale="model"
+    )
+    scale = float(learned.model.logit_scale.exp())
+    assert scale != pytest.approx(100.0)  # the tiny CLIP keeps open_clip's initial 1/0.07
+    torch.testing.assert_close(learned.score(images, names), discriminator.score(images, names) * scale / 100)
+    halved = create_discriminator(
+        "open-clip", model=f"local-dir:{demo_models['clip-vit']}", device="cpu", logit_scale=50
+    )
+    torch.testing.assert_close(halved.score(images, names), discriminator.score(images, names) / 2)
+    with pytest.raises(PluginError, match="logit_scale"):
+        create_discriminator("open-clip", logit_scale="learned")
+
+
 def test_discriminator_options_and_load_errors(tmp_path: Path) -> None:
     with pytest.raises(PluginError, match="rule"):
         create_discriminator("open-clip", rule="lenient")

@@ -74,6 +74,7 @@ def test_clip_logits_is_100_cosine() -> None:
     txt = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
     expected = torch.tensor([[60.0, 80.0], [100.0, 0.0]])
     torch.testing.assert_close(clip_logits(img, txt), expected)
+    torch.testing.assert_close(clip_logits(img, txt, scale=20.0), expected / 5)
 
 
 def test_accept_strict_hand_computed() -> None:

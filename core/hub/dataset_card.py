@@ -19,7 +19,7 @@ _COLUMNS = {
     "targets": "the label set the prompt asked for",
     "round": "the generation round that drew it",
     "scores": "the filter's grouping-softmax score v for every label",
-    "clip_logits": "CLIP's 100 x cosine similarity to every label",
+    "clip_logits": "CLIP's logit scale (100 by default) x cosine similarity to every label",
     "sha256": "digest of the image file",
 }
 

@@ -98,7 +98,7 @@ Discriminator:
 `images/*.png` and `metadata.jsonl` (Hugging Face imagefolder layout). Each row: `file_name`,
 `labels` (the image's labels), `targets` (the label set the prompt asked for), `accepted`,
 `prompt`, `seed`, `round`, `scores` (grouping-softmax v for every label), `clip_logits`
-(100 * cosine for every label) and `sha256` of the image file.
+(logit scale x cosine for every label; the scale is 100 unless the discriminator sets another) and `sha256` of the image file.
 
 ```python
 from datasets import load_dataset
