@@ -130,7 +130,9 @@ def test_clip_preprocessing_antialiases(discriminator) -> None:  # type: ignore[
     assert "antialias=true" in repr(pil).lower().replace(" ", "")
 
 
-def test_logit_scale_option_scales_every_logit(demo_models: dict[str, Path], generator, discriminator) -> None:  # type: ignore[no-untyped-def]
+def test_logit_scale_option_scales_every_logit(
+    demo_models: dict[str, Path], generator, discriminator
+) -> None:  # type: ignore[no-untyped-def]
     images = generator.generate(["a cat"], [3])
     names = ["bus", "cat", "cow"]
     learned = create_discriminator(
