@@ -43,7 +43,7 @@ ROWS = {
 
 
 def base_config(weights: Path, data: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """Everything but the per-variant parts; sizes fit 2 CPU cores and the 32 px generator."""
+    """Everything but the per-variant parts; sizes fit 2 CPU cores and the 64 px generator."""
     clip = f"local-dir:{weights / 'clip'}"
     return {
         "labels": str(data / "labels.json"),
@@ -58,8 +58,8 @@ def base_config(weights: Path, data: Path, args: argparse.Namespace) -> dict[str
             "plugin": "diffusers",
             "options": {
                 "model": str(weights / "sd"),
-                "height": 32,
-                "width": 32,
+                "height": 64,
+                "width": 64,
                 "num_inference_steps": args.sampling_steps,
                 "guidance_scale": args.guidance,
                 "negative_prompt": "",
@@ -75,7 +75,7 @@ def base_config(weights: Path, data: Path, args: argparse.Namespace) -> dict[str
         "finetune": {
             "steps": args.finetune_steps,
             "sampling_steps": args.sampling_steps,
-            "resolution": 32,
+            "resolution": 64,
             "guidance_scale": args.guidance,
             "negative_prompt": "",
             "lr": args.finetune_lr,
@@ -121,10 +121,7 @@ def share_synthetic(
     config: dict[str, Any], source: Path, out: Path, *, accepted_only: bool, fusion: str
 ) -> dict[str, Any]:
     """A train+evaluate config for run ``out`` that uses run ``source``'s ``synthetic/`` images."""
-    out.mkdir(parents=True, exist_ok=True)
-    # The pipeline wants the run's own synthetic/ folder before it trains: link the other run's.
-    (out / "synthetic").symlink_to(source / "synthetic", target_is_directory=True)
-    options = {"root": str(out / "synthetic"), "accepted_only": accepted_only}
+    options = {"root": str(source / "synthetic"), "accepted_only": accepted_only}
     return {
         **config,
         "datasets": {**config["datasets"], "synthetic": {"plugin": "imagefolder", "options": options}},

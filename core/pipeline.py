@@ -26,9 +26,16 @@ def _selected(config: RunConfig, stages: list[str] | None) -> list[str]:
     return [s for s in STAGE_ORDER if s in wanted]
 
 
-def _check_inputs(ctx: RunContext, selected: list[str]) -> None:
+def _check_inputs(ctx: RunContext, modules: dict[str, Any]) -> None:
+    """Each stage's inputs come from an earlier selected stage or are already in the run directory.
+
+    A stage module may narrow its static ``requires`` for this config with ``requires(ctx)``
+    (``train`` reading a ``synthetic_dataset`` elsewhere does not need this run's ``generate``).
+    """
+    selected = list(modules)
     for position, name in enumerate(selected):
-        for needed in STAGES[name].requires:
+        narrow = getattr(modules[name], "requires", None)
+        for needed in narrow(ctx) if narrow is not None else STAGES[name].requires:
             produced = ctx.path(STAGES[needed].produces)
             if needed not in selected[:position] and not produced.exists():
                 raise TailorgenError(
@@ -78,7 +85,7 @@ def run_pipeline(
     for module in modules.values():  # validate every section before any work starts
         if hasattr(module, "validate"):
             module.validate(ctx)
-    _check_inputs(ctx, selected)
+    _check_inputs(ctx, modules)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(ctx.path("config.toml"), dump_toml(config))
     plugins = [

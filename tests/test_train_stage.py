@@ -89,6 +89,18 @@ def test_config_mistakes_are_reported_before_training(demo_env, tmp_path):
     assert not (tmp_path / "classifier").exists()
 
 
+def test_train_needs_generate_only_without_a_synthetic_dataset(demo_env, tmp_path):
+    elsewhere, run = tmp_path / "elsewhere", tmp_path / "run"
+    _synthetic(elsewhere, demo_env)
+    proxyless = ('train.mode="proxyless"', 'train.val_labels="all"', "train.epochs=1")
+    with pytest.raises(TailorgenError, match="needs .*synthetic/metadata.jsonl, which stage 'generate'"):
+        _train(run, *proxyless)
+    shared = ('datasets.other.plugin="imagefolder"', f'datasets.other.options.root="{elsewhere / "synthetic"}"')
+    summary = _train(run, *proxyless, *shared, 'train.synthetic_dataset="other"')
+    assert summary["images"] == {"synthetic": 6}
+    assert not (run / "synthetic").exists()
+
+
 def test_frozen_towers_do_not_change_during_training(demo_models, demo_env, tmp_path):
     from safetensors.torch import load_file
 

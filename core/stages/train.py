@@ -19,7 +19,7 @@ from tailorgen.context import RunContext
 from tailorgen.errors import ConfigError, TailorgenError
 from tailorgen.progress import echo
 
-__all__ = ["Settings", "plan", "run", "validate"]
+__all__ = ["Settings", "plan", "requires", "run", "validate"]
 
 #: settings that may change between a run and its resumption
 _RESUMABLE_CHANGES = {"num_workers", "keep_checkpoints", "val_batch_size", "text_checkpointing"}
@@ -84,6 +84,12 @@ def _fusion_spec(ctx: RunContext) -> PluginSpec:
 
 def _val_key(settings: Settings) -> str | None:
     return settings.val_dataset or settings.real_dataset
+
+
+def requires(ctx: RunContext) -> tuple[str, ...]:
+    """This run's ``generate`` output, unless ``synthetic_dataset`` names synthetic images elsewhere."""
+    settings: Settings = ctx.settings("train", Settings)
+    return () if settings.synthetic_dataset else ("generate",)
 
 
 def validate(ctx: RunContext) -> None:
