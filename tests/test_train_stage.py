@@ -95,7 +95,10 @@ def test_train_needs_generate_only_without_a_synthetic_dataset(demo_env, tmp_pat
     proxyless = ('train.mode="proxyless"', 'train.val_labels="all"', "train.epochs=1")
     with pytest.raises(TailorgenError, match="needs .*synthetic/metadata.jsonl, which stage 'generate'"):
         _train(run, *proxyless)
-    shared = ('datasets.other.plugin="imagefolder"', f'datasets.other.options.root="{elsewhere / "synthetic"}"')
+    shared = (
+        'datasets.other.plugin="imagefolder"',
+        f'datasets.other.options.root="{elsewhere / "synthetic"}"',
+    )
     summary = _train(run, *proxyless, *shared, 'train.synthetic_dataset="other"')
     assert summary["images"] == {"synthetic": 6}
     assert not (run / "synthetic").exists()
