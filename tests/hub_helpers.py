@@ -70,7 +70,7 @@ def make_run(root: Path, clip_dir: Path, *, n_images: int = 8, text_encoder: boo
         "prompt_writer": {"plugin": "template", "options": {}},
         "generator": {
             "plugin": "diffusers",
-            "options": {"model": "stabilityai/stable-diffusion-2", "steps": 4},
+            "options": {"model": "example-org/base-diffusion", "steps": 4},
         },
         "discriminator": {
             "plugin": "open-clip",

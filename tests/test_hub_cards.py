@@ -172,7 +172,7 @@ def test_cards_hide_local_paths_and_report_prompt_diversity(tmp_path: Path) -> N
     config = {
         "labels": "x.json",
         "generator": {"plugin": "diffusers", "options": {"model": "/home/me/models/sd"}},
-        "prompt_writer": {"plugin": "hf-chat", "options": {"model": "meta-llama/Llama-2-7b-chat-hf"}},
+        "prompt_writer": {"plugin": "hf-chat", "options": {"model": "example-org/chat-model"}},
     }
     (root / "config.toml").write_text(tomli_w.dumps(config))
     facts = read_run(root)
@@ -183,6 +183,6 @@ def test_cards_hide_local_paths_and_report_prompt_diversity(tmp_path: Path) -> N
         assert "<local>/sd" in text
     assert "`<local>/clip-rn`" in texts[0]
     assert (
-        '`hf-chat` (model = "meta-llama/Llama-2-7b-chat-hf"); 27 prompts kept, distinct-2 0.86, '
+        '`hf-chat` (model = "example-org/chat-model"); 27 prompts kept, distinct-2 0.86, '
         "18.3 words on average, 53% of candidates rejected."
     ) in texts[0]

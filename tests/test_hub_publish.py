@@ -140,7 +140,7 @@ def test_model_card_carries_the_metadata(hub: HubServer, published: dict[str, An
     assert "| zsl/mAP | 0.41 |" in text
     assert "**6 of 8** generated images (75.0%)" in text  # 2 of the 8 images were rejected
     assert "| bicycle | 4 | 5 | 80.0% |" in text
-    assert '`diffusers` (model = "stabilityai/stable-diffusion-2", steps = 4)' in text
+    assert '`diffusers` (model = "example-org/base-diffusion", steps = 4)' in text
     assert (
         "acceptance rule: strict: the top-|Y| labels by grouping-softmax v are exactly the targets, each v > 0.6"
         in text
@@ -163,11 +163,9 @@ def test_text_encoder_repo_is_in_diffusers_layout(
     local = CLIPTextModel.from_pretrained(run_dir / "finetune" / "text_encoder")
     for (name, a), (_, b) in zip(encoder.state_dict().items(), local.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
-    assert card.data.base_model == "stabilityai/stable-diffusion-2"
+    assert card.data.base_model == "example-org/base-diffusion"
     assert card.data.library_name == "diffusers"
-    assert (
-        'StableDiffusionPipeline.from_pretrained("stabilityai/stable-diffusion-2", text_encoder=' in card.text
-    )
+    assert 'StableDiffusionPipeline.from_pretrained("example-org/base-diffusion", text_encoder=' in card.text
 
 
 def test_hub_list_finds_models_by_label(hub: HubServer, published: dict[str, Any]) -> None:

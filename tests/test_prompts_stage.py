@@ -136,7 +136,7 @@ def test_dry_run_of_paper_configs_needs_no_network() -> None:
     plan = json.loads(coco.stdout)["stages"]["prompts"]
     assert plan["label_sets"] == 149
     assert plan["prompts"] == 1490
-    assert plan["model"] == "meta-llama/Llama-2-7b-chat-hf"
+    assert plan["model"] == load_config(ROOT / "examples" / "coco-48-17.toml").prompt_writer.options["model"]
     nus = tailorgen(
         "run", str(ROOT / "examples" / "nus-wide-925-81.toml"), "--dry-run", "--stages", "prompts"
     )
