@@ -100,6 +100,25 @@ def _apply_speedups(pipe: Any, opts: DiffusersOptions, device: Any) -> Any:
     return pipe
 
 
+def _load_lora(pipe: Any, opts: DiffusersOptions) -> None:
+    """``load_lora_weights`` from safetensors only (diffusers would fall back to pickle), then fuse."""
+    import importlib.util
+
+    if importlib.util.find_spec("peft") is None:
+        raise PluginError(
+            f"diffusers: LoRA {opts.lora!r} needs the peft package", "pip install 'tailorgen[lora]'"
+        )
+    try:
+        pipe.load_lora_weights(opts.lora, use_safetensors=True, local_files_only=opts.local_files_only)
+    except (OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise PluginError(
+            f"diffusers: cannot load LoRA {opts.lora!r}: {first}",
+            "point lora at a Hub id or folder with pytorch_lora_weights.safetensors (safetensors only)",
+        ) from None
+    pipe.fuse_lora(lora_scale=opts.lora_scale)
+
+
 def load_pipeline(opts: DiffusersOptions, device: Any, dtype: Any) -> Any:
     """Build the configured pipeline (never runs remote code; refuses pickle weights)."""
     extra: dict[str, Any] = {}
@@ -109,12 +128,6 @@ def load_pipeline(opts: DiffusersOptions, device: Any, dtype: Any) -> Any:
     if opts.scheduler:
         pipe.scheduler = make_scheduler(opts.scheduler, pipe.scheduler.config, opts.scheduler_options)
     if opts.lora:
-        try:
-            pipe.load_lora_weights(opts.lora)
-            pipe.fuse_lora(lora_scale=opts.lora_scale)
-        except ValueError as exc:
-            raise PluginError(
-                f"diffusers: cannot load LoRA {opts.lora!r}: {exc}", "LoRA needs `pip install peft`"
-            ) from None
+        _load_lora(pipe, opts)
     pipe.set_progress_bar_config(disable=True)
     return _apply_speedups(pipe, opts, device)

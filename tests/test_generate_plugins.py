@@ -92,6 +92,44 @@ def test_fine_tuned_text_encoder_replaces_the_stock_one(
         broken.pipeline  # noqa: B018
 
 
+def _save_lora(pipeline, folder: Path) -> None:  # type: ignore[no-untyped-def]
+    """A rank-4 LoRA on the UNet's attention projections with random (non-zero) up-weights."""
+    from diffusers import StableDiffusionPipeline
+    from peft import LoraConfig, get_peft_model_state_dict
+
+    unet = type(pipeline.unet).from_config(pipeline.unet.config)
+    unet.load_state_dict(pipeline.unet.state_dict())
+    unet.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    torch.manual_seed(0)
+    with torch.no_grad():
+        for name, param in unet.named_parameters():
+            if "lora_B" in name:
+                param.normal_(0, 0.5)
+    StableDiffusionPipeline.save_lora_weights(folder, unet_lora_layers=get_peft_model_state_dict(unet))
+
+
+def test_lora_loads_from_safetensors_and_scales(
+    demo_models: dict[str, Path], generator, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    _save_lora(generator.pipeline, tmp_path / "lora")
+    assert [p.name for p in (tmp_path / "lora").iterdir()] == ["pytorch_lora_weights.safetensors"]
+    common = {"model": str(demo_models["sd"]), "height": 32, "width": 32, "num_inference_steps": 2}
+    plain = generator.generate(["a cat"], [5])[0]
+    for scale, changes in ((1.0, True), (0.0, False)):
+        tuned = create_generator(
+            "diffusers", **common, lora=str(tmp_path / "lora"), lora_scale=scale, device="cpu"
+        )
+        image = tuned.generate(["a cat"], [5])[0]
+        assert (np.abs(_pixels(image) - _pixels(plain)).max() > 2) == changes, scale
+    # pickle weights are refused (diffusers alone would fall back to pytorch_lora_weights.bin)
+    (tmp_path / "lora" / "pytorch_lora_weights.safetensors").rename(
+        tmp_path / "lora" / "pytorch_lora_weights.bin"
+    )
+    refused = create_generator("diffusers", **common, lora=str(tmp_path / "lora"), device="cpu")
+    with pytest.raises(PluginError, match="cannot load LoRA .*safetensors only"):
+        refused.pipeline  # noqa: B018
+
+
 def test_discriminator_scores_and_caches_text(discriminator, generator, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     images = generator.generate(["a cat", "a bus"], [1, 2])
     names = ["bus", "cat", "cow"]
