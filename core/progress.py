@@ -9,7 +9,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-__all__ = ["echo", "is_quiet", "progress", "set_quiet"]
+__all__ = ["echo", "is_quiet", "progress", "set_quiet", "warn"]
 
 _quiet = os.environ.get("TAILORGEN_QUIET", "") in {"1", "true"}
 
@@ -28,6 +28,11 @@ def progress(
 ) -> Any:
     """A tqdm bar on stderr; ``disable`` when quiet."""
     return tqdm(iterable, total=total, desc=desc, file=sys.stderr, disable=_quiet, dynamic_ncols=True, **kw)
+
+
+def warn(message: str) -> None:
+    """A warning line on stderr, shown even when quiet (it asks the user to act)."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
 
 
 def echo(message: str) -> None:

@@ -48,9 +48,16 @@ def _train(run: Path, *overrides: str) -> dict:
 
 def test_proxyless_trains_on_synthetic_only(demo_env, tmp_path):
     _synthetic(tmp_path, demo_env)
-    summary = _train(tmp_path, 'train.mode="proxyless"', "train.epochs=1", 'train.val_labels="all"')
+    summary = _train(
+        tmp_path,
+        'train.mode="proxyless"',
+        "train.epochs=1",
+        'train.val_labels="all"',
+        "train.aggregation_scale=0.5",
+    )
     assert summary["images"] == {"synthetic": 6}
     model = Classifier.from_pretrained(tmp_path / "classifier")
+    assert (model.logit_scale, model.aggregation_scale) == (20.0, 0.5)
     unseen = [label["name"] for label in demo_env["labels"] if label["split"] == "unseen"]
     assert model.unseen == unseen
     assert set(model.label_names) >= set(unseen)

@@ -30,6 +30,10 @@ def predict(
     return torch.cat(out) if out else torch.zeros(0, len(label_names))
 
 
+#: warn when more than this fraction of validation probabilities is exactly 0 or 1
+SATURATED_WARNING = 0.5
+
+
 def map_scorer(data: Any, label_names: list[str], *, batch_size: int = 64) -> Callable[[Any], float] | None:
     """A function model -> mAP (x100) over ``label_names`` on the images of ``data`` that carry one.
 
@@ -37,14 +41,24 @@ def map_scorer(data: Any, label_names: list[str], *, batch_size: int = 64) -> Ca
     """
     from tailorgen.labeled_images import LabeledImages
     from tailorgen.metrics import mean_average_precision
+    from tailorgen.progress import warn
 
     keep = (data.targets.sum(dim=1) > 0).nonzero().flatten().tolist()
     if not keep:
         return None
     subset = LabeledImages([data.paths[i] for i in keep], data.targets[keep], label_names)
 
+    warned = []
+
     def score(model: Any) -> float:
         scores = predict(model, subset, label_names, batch_size=batch_size)
+        saturated = float(((scores == 0) | (scores == 1)).float().mean())
+        if saturated > SATURATED_WARNING and not warned:
+            warned.append(True)
+            warn(
+                f"[train] {100 * saturated:.0f}% of validation probabilities are exactly 0 or 1 "
+                "(they tie in the ranking and stop learning): lower train.aggregation_scale"
+            )
         return float(mean_average_precision(scores.numpy(), subset.targets.numpy()))
 
     return score

@@ -41,6 +41,19 @@ class Settings(BaseModel):
         "openai", description="pretrained tag for a named backbone (ignored by schemas)"
     )
     n_ctx: int = Field(64, ge=1, description="learned context tokens per prompt (positive and negative)")
+    logit_scale: float = Field(
+        20.0,
+        gt=0,
+        description="region score scale s = logit_scale * cos (also the region-softmax temperature)",
+    )
+    aggregation_scale: float = Field(
+        5.0,
+        gt=0,
+        description=(
+            "l = aggregation_scale * sum_r w_r s_r. The paper's 20 x 5 = 100 is a real CLIP's learned scale; "
+            "for a CLIP trained to a much smaller one, lower it or probabilities saturate at 0/1"
+        ),
+    )
     epochs: int = Field(50, ge=1, description="training epochs (the cosine schedule spans them)")
     batch_size: int = Field(32, ge=1, description="images per step and process")
     lr_context: float = Field(0.002, gt=0, description="SGD learning rate of the prompt contexts")
@@ -208,6 +221,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
         fusion_options=fusion.options,
         n_ctx=settings.n_ctx,
         pretrained=settings.pretrained,
+        logit_scale=settings.logit_scale,
+        aggregation_scale=settings.aggregation_scale,
         seen=labels.seen,
         unseen=labels.unseen,
     )
