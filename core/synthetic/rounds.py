@@ -33,31 +33,39 @@ class Drawer:
         import torch
 
         images = self.generator.generate([it.prompt for it in batch], [it.seed for it in batch])
-        u = torch.as_tensor(self.discriminator.score(images, self.names)).float().cpu()
-        targets = torch.tensor(
-            [[name in it.targets for name in self.names] for it in batch], dtype=torch.bool
-        )
-        judged = self.rule.judge(u, targets, self.names, self.labels)
+        columns = self.rule.columns(self.names)  # the label names, then background texts
+        u = torch.as_tensor(self.discriminator.score(images, columns)).float().cpu()
+        targets = torch.tensor([[name in it.targets for name in columns] for it in batch], dtype=torch.bool)
+        judged = self.rule.judge(u, targets, columns, self.labels)
+        label_names = set(self.names)
         records = [
             {
                 "id": it.id,
                 "file_name": it.file_name,
-                "labels": judged.labels[i],
+                "labels": [name for name in judged.labels[i] if name in label_names],
                 "targets": list(it.targets),
                 "accepted": judged.accepted[i],
                 "prompt": it.prompt,
                 "seed": it.seed,
                 "round": it.round,
                 "scores": {
-                    n: round(float(x), 6) for n, x in zip(self.names, judged.v[i].tolist(), strict=True)
+                    n: round(float(x), 6) for n, x in zip(self.names, judged.v[i].tolist(), strict=False)
                 },
                 "clip_logits": {
-                    n: round(float(x), 4) for n, x in zip(self.names, u[i].tolist(), strict=True)
+                    n: round(float(x), 4) for n, x in zip(self.names, u[i].tolist(), strict=False)
                 },
+                **_background_scores(columns[len(self.names) :], judged.v[i, len(self.names) :]),
             }
             for i, it in enumerate(batch)
         ]
         return records, images
+
+
+def _background_scores(texts: list[str], v: Any) -> dict[str, Any]:
+    """``{"background_scores": {text: v}}`` for the filter's background columns (none: no key)."""
+    if not texts:
+        return {}
+    return {"background_scores": {t: round(float(x), 6) for t, x in zip(texts, v.tolist(), strict=True)}}
 
 
 class _Saver:

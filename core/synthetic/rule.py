@@ -32,11 +32,26 @@ class AcceptanceRule(BaseModel):
     threshold: float = Field(0.5, ge=0, le=1, description="strict: every target needs v above this.")
     top_k: int = Field(7, ge=1, description="loose: every target must rank in the top-k by v.")
     extra_threshold: float = Field(0.1, ge=0, le=1, description="loose: top-k non-targets above this join.")
+    background: list[str] = Field(
+        [],
+        description=(
+            "Texts scored as non-targets of every image, never labels (e.g. 'a blank background'): the "
+            "grouping softmax only compares labels, so an image showing none of them can still pass."
+        ),
+    )
+
+    def columns(self, names: list[str]) -> list[str]:
+        """The score columns: the label names, then the background texts that are not labels."""
+        return list(names) + [text for text in self.background if text not in names]
 
     def judge(
         self, u: Tensor, targets: Tensor, names: list[str], labels: LabelSet | None = None
     ) -> Judgement:
-        """Grouping softmax of logits ``u`` (B, C) for columns ``names``, then this rule."""
+        """Grouping softmax of logits ``u`` (B, C) for columns ``names``, then this rule.
+
+        Background columns (see :meth:`columns`) are never targets, so they only compete; the
+        caller drops them from ``labels`` (the loose rule may rank them among its extra positives).
+        """
         from tailorgen.scoring import accept_loose, accept_strict, grouping_softmax
 
         v = grouping_softmax(u.float(), targets)
