@@ -59,6 +59,8 @@ def test_background_rejects_the_empty_image_and_is_never_a_label() -> None:
     assert records[1]["background_scores"][BLANK] > records[1]["scores"]["star"]
     loose, _ = _draw(AcceptanceRule(rule="loose", top_k=3, extra_threshold=0.0, background=[BLANK]))
     assert all(BLANK not in r["labels"] for r in loose)
+    assert "'a blank background'" in AcceptanceRule(background=[BLANK]).describe()
+    assert "background" not in AcceptanceRule().describe()
     assert loose[0]["labels"][0] == "star"
 
 

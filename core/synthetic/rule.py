@@ -67,8 +67,14 @@ class AcceptanceRule(BaseModel):
 
     def describe(self) -> str:
         if self.rule == "strict":
-            return f"strict: the top-|Y| labels by grouping-softmax v are exactly the targets, each v > {self.threshold}"
-        return (
-            f"loose: every target in the top-{self.top_k} by grouping-softmax v; top-{self.top_k} non-targets "
-            f"with v > {self.extra_threshold} become extra labels, plus parent labels"
-        )
+            text = f"strict: the top-|Y| labels by grouping-softmax v are exactly the targets, each v > {self.threshold}"
+        else:
+            text = (
+                f"loose: every target in the top-{self.top_k} by grouping-softmax v; top-{self.top_k} non-targets "
+                f"with v > {self.extra_threshold} become extra labels, plus parent labels"
+            )
+        if self.background:
+            text += "; background texts competing as non-targets: " + ", ".join(
+                repr(t) for t in self.background
+            )
+        return text
