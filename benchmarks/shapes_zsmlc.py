@@ -15,6 +15,11 @@ Table: ZSL (unseen labels) and GZSL (all labels) mAP and F1@3 on the target test
 mAP (the label prevalence) beside them, and the filter's acceptance rate before / after L_TE.
 Seeded: a second run prints the same table. Last line: ``ratio=<ZSL mAP of (e) / of (a)>``.
 
+Two constants of the method are scaled to this CLIP, whose learned logit scale is 35, not a real
+CLIP's 100: the filter (and L_TE) use the model's own scale (``--filter-logit-scale 100`` restores
+the paper's), and the classifier's aggregation scale is 0.5 instead of 5 (at 5 its probabilities
+are exactly 0 or 1 and it does not learn). Both choices are discussed in benchmarks/shapes/README.md.
+
     python benchmarks/shapes_zsmlc.py [--weights benchmarks/shapes/weights] [--work DIR] [--quota 25]
 """
 
@@ -66,7 +71,15 @@ def base_config(weights: Path, data: Path, args: argparse.Namespace) -> dict[str
                 "batch_size": 16,
             },
         },
-        "discriminator": {"plugin": "open-clip", "options": {"model": clip, "rule": "strict"}},
+        "discriminator": {
+            "plugin": "open-clip",
+            "options": {
+                "model": clip,
+                "rule": "strict",
+                "logit_scale": args.filter_logit_scale,
+                "background": args.background,
+            },
+        },
         "generate": {
             "quota": args.quota,
             "max_attempts_per_label": 6 * args.quota,  # bounded time even when the filter rejects most
@@ -90,6 +103,8 @@ def base_config(weights: Path, data: Path, args: argparse.Namespace) -> dict[str
             "real_dataset": "shapes",
             "val_split": "val",
             "n_ctx": 8,
+            # The paper's 20 x 5 = 100 saturates this CLIP's probabilities at exactly 0/1 (see README).
+            "aggregation_scale": args.aggregation_scale,
             "epochs": args.epochs,
             "batch_size": 32,
             "lr_context": 0.02,
@@ -183,7 +198,20 @@ def main() -> None:
     parser.add_argument("--guidance", type=float, default=2.0)
     parser.add_argument("--finetune-steps", type=int, default=40)
     parser.add_argument("--finetune-lr", type=float, default=1e-4)
-    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--aggregation-scale", type=float, default=0.5)
+    parser.add_argument(
+        "--filter-logit-scale",
+        type=lambda text: text if text == "model" else float(text),
+        default="model",
+        help="the filter's logit scale: 'model' (this CLIP's learned 35) or a number (the paper: 100)",
+    )
+    parser.add_argument(
+        "--background",
+        action="append",
+        default=[],
+        help="a background text for the filter and L_TE (not in the method; repeatable), e.g. 'a photo of'",
+    )
     args = parser.parse_args()
     from tailorgen.testing.shapes_coco import build_shapes_coco
 
