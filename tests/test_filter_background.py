@@ -9,7 +9,16 @@ from tailorgen.synthetic.plan import Item
 from tailorgen.synthetic.rounds import Drawer
 from tailorgen.synthetic.rule import AcceptanceRule
 
-LABELS = LabelSet.model_validate({"labels": [{"name": "star"}, {"name": "heart"}, {"name": "ring"}]})
+LABELS = LabelSet.model_validate(
+    {
+        "labels": [
+            {"name": "star", "parents": ["shape"]},
+            {"name": "heart"},
+            {"name": "ring"},
+            {"name": "shape", "split": "seen"},  # a parent that is no score column
+        ]
+    }
+)
 BLANK = "a blank background"
 
 
@@ -62,6 +71,7 @@ def test_background_rejects_the_empty_image_and_is_never_a_label() -> None:
     assert "'a blank background'" in AcceptanceRule(background=[BLANK]).describe()
     assert "background" not in AcceptanceRule().describe()
     assert loose[0]["labels"][0] == "star"
+    assert "shape" in loose[0]["labels"]  # ancestors stay, though they are not score columns
 
 
 def test_background_is_validated() -> None:

@@ -37,35 +37,28 @@ class Drawer:
         u = torch.as_tensor(self.discriminator.score(images, columns)).float().cpu()
         targets = torch.tensor([[name in it.targets for name in columns] for it in batch], dtype=torch.bool)
         judged = self.rule.judge(u, targets, columns, self.labels)
-        label_names = set(self.names)
+        n = len(self.names)  # columns[n:] are background texts: never labels, reported apart
         records = [
             {
                 "id": it.id,
                 "file_name": it.file_name,
-                "labels": [name for name in judged.labels[i] if name in label_names],
+                "labels": [name for name in judged.labels[i] if name not in columns[n:]],
                 "targets": list(it.targets),
                 "accepted": judged.accepted[i],
                 "prompt": it.prompt,
                 "seed": it.seed,
                 "round": it.round,
-                "scores": {
-                    n: round(float(x), 6) for n, x in zip(self.names, judged.v[i].tolist(), strict=False)
-                },
-                "clip_logits": {
-                    n: round(float(x), 4) for n, x in zip(self.names, u[i].tolist(), strict=False)
-                },
-                **_background_scores(columns[len(self.names) :], judged.v[i, len(self.names) :]),
+                "scores": _rounded(self.names, judged.v[i, :n], 6),
+                "clip_logits": _rounded(self.names, u[i, :n], 4),
+                **({"background_scores": _rounded(columns[n:], judged.v[i, n:], 6)} if columns[n:] else {}),
             }
             for i, it in enumerate(batch)
         ]
         return records, images
 
 
-def _background_scores(texts: list[str], v: Any) -> dict[str, Any]:
-    """``{"background_scores": {text: v}}`` for the filter's background columns (none: no key)."""
-    if not texts:
-        return {}
-    return {"background_scores": {t: round(float(x), 6) for t, x in zip(texts, v.tolist(), strict=True)}}
+def _rounded(names: list[str], values: Any, digits: int) -> dict[str, float]:
+    return {name: round(float(x), digits) for name, x in zip(names, values.tolist(), strict=True)}
 
 
 class _Saver:
