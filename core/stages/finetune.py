@@ -126,16 +126,10 @@ def _trainer_config(ctx: RunContext, settings: Settings, fingerprint: str) -> An
     )
 
 
-def _rule(discriminator: Any) -> Any:
-    from tailorgen.synthetic.rule import AcceptanceRule
-
-    options = discriminator.options
-    return options if isinstance(options, AcceptanceRule) else AcceptanceRule()
-
-
 def _objective(ctx: RunContext, settings: Settings, generator: Any, discriminator: Any) -> Any:
     from tailorgen.finetune import PromptPool
     from tailorgen.finetune.objective import LTEObjective
+    from tailorgen.synthetic.rule import AcceptanceRule
 
     negative = settings.negative_prompt
     if negative is None:  # the negative prompt the generator draws its data set with
@@ -145,7 +139,7 @@ def _objective(ctx: RunContext, settings: Settings, generator: Any, discriminato
         discriminator,
         pool=PromptPool.load(ctx.path("prompts.jsonl"), ctx.labels.unseen),
         # background texts of the filter compete here too: L_TE pushes images away from them
-        label_names=_rule(discriminator).columns(ctx.labels.unseen),
+        label_names=AcceptanceRule.of(discriminator).columns(ctx.labels.unseen),
         settings=settings,
         negative_prompt=negative,
         seed_for=ctx.seed_for,

@@ -102,7 +102,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     disc_spec = discriminator_spec(ctx)
     generator = ctx.create("generator", spec=gen_spec)
     discriminator = ctx.create("discriminator", spec=disc_spec)
-    rule = discriminator.options if isinstance(discriminator.options, AcceptanceRule) else AcceptanceRule()
+    rule = AcceptanceRule.of(discriminator)
     root = ctx.path("synthetic")
     store = ImageStore(
         root, procs.rank, fingerprint(generator, discriminator, encoder), settings.keep_rejected

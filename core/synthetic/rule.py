@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,6 +39,12 @@ class AcceptanceRule(BaseModel):
             "grouping softmax only compares labels, so an image showing none of them can still pass."
         ),
     )
+
+    @classmethod
+    def of(cls, discriminator: Any) -> AcceptanceRule:
+        """A discriminator's rule: its options when they are one (open-clip's are), else the defaults."""
+        options = getattr(discriminator, "options", None)
+        return options if isinstance(options, AcceptanceRule) else cls()
 
     def columns(self, names: list[str]) -> list[str]:
         """The score columns: the label names, then the background texts that are not labels."""
