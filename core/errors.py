@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "PluginError", "TailorgenError"]
+__all__ = ["ConfigError", "PluginError", "TailorgenError", "first_line"]
 
 
 class TailorgenError(Exception):
@@ -20,3 +20,10 @@ class ConfigError(TailorgenError):
 
 class PluginError(TailorgenError):
     """A plugin is unknown, broken or registered something invalid."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (libraries put pages of context after it), or its
+    type name when the message is empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tailorgen.errors import TailorgenError
+from tailorgen.errors import TailorgenError, first_line
 from tailorgen.exporters.metadata import ModelMetadata, embed_metadata
 
 __all__ = ["INPUT_NAME", "OUTPUT_NAME", "export_graph", "save_model"]
@@ -47,6 +47,6 @@ def export_graph(classifier: Any, path: Path, metadata: ModelMetadata, batch_siz
             )
         except Exception as exc:  # torch.export raises many unrelated types; all mean "cannot trace"
             raise TailorgenError(
-                f"torch.onnx.export failed: {str(exc).splitlines()[0]}", "rerun with --debug"
+                f"torch.onnx.export failed: {first_line(exc)}", "rerun with --debug"
             ) from exc
     save_model(program.model_proto, path, metadata)

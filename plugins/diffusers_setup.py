@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tailorgen.errors import PluginError
+from tailorgen.errors import PluginError, first_line
 
 if TYPE_CHECKING:
     from tailorgen.plugins.diffusers_generator import DiffusersOptions
@@ -68,9 +68,8 @@ def _from_pretrained(opts: DiffusersOptions, dtype: Any, extra: dict[str, Any]) 
             **extra,
         )
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PluginError(
-            f"diffusers: cannot load pipeline {opts.model!r}: {first}",
+            f"diffusers: cannot load pipeline {opts.model!r}: {first_line(exc)}",
             "use a Hub id (network or cache) or a directory with model_index.json and safetensors weights",
         ) from None
 
@@ -111,9 +110,8 @@ def _load_lora(pipe: Any, opts: DiffusersOptions) -> None:
     try:
         pipe.load_lora_weights(opts.lora, use_safetensors=True, local_files_only=opts.local_files_only)
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PluginError(
-            f"diffusers: cannot load LoRA {opts.lora!r}: {first}",
+            f"diffusers: cannot load LoRA {opts.lora!r}: {first_line(exc)}",
             "point lora at a Hub id or folder with pytorch_lora_weights.safetensors (safetensors only)",
         ) from None
     pipe.fuse_lora(lora_scale=opts.lora_scale)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from tailorgen.errors import TailorgenError
+from tailorgen.errors import TailorgenError, first_line
 from transformers import (
     AutoModelForCausalLM,
     AutoTokenizer,
@@ -37,7 +37,7 @@ def load_chat_model(options: Any) -> tuple[Any, Any]:
         )
     except (OSError, ValueError) as exc:
         raise TailorgenError(
-            f"cannot load chat LM {options.model!r}: {str(exc).splitlines()[0]}",
+            f"cannot load chat LM {options.model!r}: {first_line(exc)}",
             "check prompt_writer.options.model (a Hub id or a local directory with safetensors weights); "
             "offline machines need a local copy",
         ) from None

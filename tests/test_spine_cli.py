@@ -93,3 +93,10 @@ def test_example_configs_plan_offline(example: str) -> None:
     stages = plan["stages"]
     assert list(stages) == ["prompts", "finetune", "generate", "train", "evaluate", "export"]
     assert all(stage["available"] for stage in stages.values())
+
+
+def test_first_line_of_library_errors() -> None:
+    from tailorgen.errors import first_line
+
+    assert first_line(ValueError("\n  bad weights\nTraceback (most recent call last): ...")) == "bad weights"
+    assert first_line(OSError()) == "OSError"  # an empty message gives the type, not an IndexError

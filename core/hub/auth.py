@@ -11,7 +11,7 @@ import os
 import re
 from collections.abc import Iterator
 
-from tailorgen.errors import TailorgenError
+from tailorgen.errors import TailorgenError, first_line
 
 __all__ = ["hub_call", "offline_mode", "require_token", "scrub"]
 
@@ -73,9 +73,8 @@ def hub_call(what: str, token: str | None = None) -> Iterator[None]:
         raise TailorgenError(f"{what}: Hugging Face Hub offline mode is on", "unset HF_HUB_OFFLINE") from None
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = _LOGIN_HINT if status in {401, 403} else "check the repo id and your network"
-        raise TailorgenError(scrub(f"{what} failed: {first}", token), hint) from None
+        raise TailorgenError(scrub(f"{what} failed: {first_line(exc)}", token), hint) from None
     except (OSError, ValueError, RuntimeError, *_transport_errors()) as exc:  # connection errors, bad answers
         raise TailorgenError(
             scrub(f"{what} failed: {type(exc).__name__}: {exc}", token), "check the repo id and your network"

@@ -7,7 +7,7 @@ from types import ModuleType
 from typing import Any
 
 import numpy as np
-from tailorgen.errors import TailorgenError
+from tailorgen.errors import TailorgenError, first_line
 from tailorgen.exporters.metadata import ModelMetadata
 from tailorgen.predict.base import Predictor
 
@@ -24,8 +24,7 @@ def require_tensorrt() -> ModuleType:
     try:
         import tensorrt
     except (ImportError, OSError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise TailorgenError(f"TensorRT is not available ({reason})", INSTALL_HINT) from None
+        raise TailorgenError(f"TensorRT is not available ({first_line(exc)})", INSTALL_HINT) from None
     return tensorrt
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tailorgen.errors import TailorgenError
+from tailorgen.errors import TailorgenError, first_line
 
 __all__ = ["embed_texts", "mean_pairwise_cosine_distance"]
 
@@ -26,7 +26,7 @@ def embed_texts(texts: Sequence[str], model: str, *, batch_size: int = 32, devic
         encoder = AutoModel.from_pretrained(model).to(device).eval()
     except (OSError, ValueError) as exc:
         raise TailorgenError(
-            f"cannot load embedding model {model!r}: {str(exc).splitlines()[0]}",
+            f"cannot load embedding model {model!r}: {first_line(exc)}",
             "set prompts.embedder to a local model directory or Hub id (or remove it)",
         ) from None
     finally:
