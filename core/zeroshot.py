@@ -57,12 +57,13 @@ class ClipZeroShot:
     @functools.cached_property
     def _loaded(self) -> tuple[Any, Any, Any]:
         import open_clip
+        from tailorgen.clip_activation import pretrained_uses_quick_gelu
 
-        # open_clip only warns when a tag's weights were trained with QuickGELU (OpenAI's): ask for it
-        tag = open_clip.get_pretrained_cfg(self.model_name, self.pretrained) if self.pretrained else {}
         try:
             model, _, transform = open_clip.create_model_and_transforms(
-                self.model_name, pretrained=self.pretrained, force_quick_gelu=bool(tag.get("quick_gelu"))
+                self.model_name,
+                pretrained=self.pretrained,
+                force_quick_gelu=pretrained_uses_quick_gelu(self.model_name, self.pretrained),
             )
             tokenizer = open_clip.get_tokenizer(self.model_name)
         except (OSError, RuntimeError, ValueError) as exc:

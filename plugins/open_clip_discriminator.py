@@ -134,15 +134,12 @@ class OpenClipDiscriminator(Discriminator, DifferentiableDiscriminator):
 
 
 def uses_quick_gelu(opts: OpenClipOptions) -> bool:
-    """OpenAI's CLIPs were trained with QuickGELU; open_clip's plain ``ViT-B-32`` config uses GELU,
-    so the activation must follow the pretrained tag (a ``local-dir:``/``hf-hub:`` config says it itself)."""
-    import open_clip
+    """The ``quick_gelu`` option, else what the pretrained tag was trained with (OpenAI's: QuickGELU)."""
+    from tailorgen.clip_activation import pretrained_uses_quick_gelu
 
     if opts.quick_gelu is not None:
         return opts.quick_gelu
-    if opts.model.startswith(("hf-hub:", "local-dir:")) or not opts.pretrained:
-        return False
-    return bool(open_clip.get_pretrained_cfg(opts.model, opts.pretrained).get("quick_gelu", False))
+    return pretrained_uses_quick_gelu(opts.model, opts.pretrained)
 
 
 @hookimpl

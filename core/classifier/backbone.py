@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from tailorgen.clip_activation import pretrained_uses_quick_gelu
 from tailorgen.errors import TailorgenError
 
 __all__ = ["build_clip", "check_architecture", "load_backbone", "preprocess_of"]
@@ -32,8 +33,7 @@ def _model_config(backbone: str, pretrained: str | None) -> dict[str, Any]:
         cfg = _get_hf_config(backbone[len(_HUB) :]).get("model_cfg")
     else:
         cfg = open_clip.get_model_config(backbone)
-        tag = open_clip.get_pretrained_cfg(backbone, pretrained) if pretrained else {}
-        if cfg is not None and tag.get("quick_gelu"):
+        if cfg is not None and pretrained_uses_quick_gelu(backbone, pretrained):
             cfg = {**cfg, "quick_gelu": True}  # the weights were trained with QuickGELU
     if not cfg:
         raise TailorgenError(
