@@ -38,9 +38,11 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
-    tmp_path.chmod(0o666 & ~_UMASK)  # mkstemp makes 0600; outputs get the usual permissions
     try:
         yield tmp_path
+        # mkstemp makes 0600, and some writers (safetensors' save_file) recreate the file as 0600:
+        # set the usual permissions once the body has written it
+        tmp_path.chmod(0o666 & ~_UMASK)
         with tmp_path.open("rb") as fh:
             os.fsync(fh.fileno())
         tmp_path.replace(target)

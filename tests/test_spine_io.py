@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,7 @@ def test_atomic_files_get_umask_permissions(tmp_path: Path) -> None:
 
     atomic_write_text(tmp_path / "b.txt", "x")
     assert (tmp_path / "b.txt").stat().st_mode & 0o777 == 0o666 & ~io._UMASK
+    with io.atomic_path(tmp_path / "c.bin") as tmp:  # a writer that recreates its file privately
+        tmp.unlink()
+        os.close(os.open(tmp, os.O_CREAT | os.O_WRONLY, 0o600))
+    assert (tmp_path / "c.bin").stat().st_mode & 0o777 == 0o666 & ~io._UMASK

@@ -63,14 +63,14 @@ def save_open_clip(model: Any, model_cfg: dict[str, Any], directory: str | Path)
     """Write an ``open_clip.CLIP`` in the ``local-dir:`` layout (config + safetensors weights)."""
     import open_clip
     from safetensors.torch import save_file
+    from tailorgen.io import atomic_path, atomic_write_text
 
     path = Path(directory)
     path.mkdir(parents=True, exist_ok=True)
     # The same two files open_clip's own `save_for_hf` writes (minus the HF tokenizer, which
     # `local-dir:` does not need: without `hf_tokenizer_name` it uses its bundled CLIP BPE).
-    save_file(
-        {k: v.contiguous() for k, v in model.state_dict().items()}, path / "open_clip_model.safetensors"
-    )
+    with atomic_path(path / "open_clip_model.safetensors") as tmp:  # save_file alone: in place, 0600
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp))
     config = {
         "model_cfg": model_cfg,
         "preprocess_cfg": {
@@ -78,5 +78,5 @@ def save_open_clip(model: Any, model_cfg: dict[str, Any], directory: str | Path)
             "std": list(open_clip.OPENAI_DATASET_STD),
         },
     }
-    (path / "open_clip_config.json").write_text(json.dumps(config, indent=2) + "\n")
+    atomic_write_text(path / "open_clip_config.json", json.dumps(config, indent=2) + "\n")
     return path
