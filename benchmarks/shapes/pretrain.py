@@ -34,13 +34,14 @@ from tailorgen.testing.tiny_clip import save_open_clip
 from tailorgen.testing.tiny_sd import save_sd_pipeline, sd_text_encoder, sd_vae
 
 HERE = Path(__file__).resolve().parent
-CLIP_SIZE, SD_SIZE, CONTEXT = 64, 64, 32
+#: both models see the rendered scenes at their native 64 px; CLIP text context in tokens
+SIZE, CONTEXT = 64, 32
 
 CLIP_CFG: dict[str, Any] = {
     "embed_dim": 64,
     # RN50's layout (stem, 4 bottleneck stages, attention pool) at width 16: 2x2 regions at 64 px.
     "vision_cfg": {
-        "image_size": CLIP_SIZE,
+        "image_size": SIZE,
         "layers": [1, 1, 1, 1],
         "width": 16,
         "head_width": 32,
@@ -62,17 +63,15 @@ def pairs(seed: int, count: int, web_words: bool = False) -> tuple[np.ndarray, l
     rng = random.Random(seed)
     images, captions = [], []
     for _ in progress(range(count), desc="render pairs"):
-        scene = sample_scene(rng, "pretrain", CLIP_SIZE)
+        scene = sample_scene(rng, "pretrain", SIZE)
         images.append(np.asarray(render(scene)))
         captions.append(caption(rng, scene, web_words=web_words))
     return np.stack(images), captions
 
 
-def to_tensor(images: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 NHWC -> float NCHW in [0, 1], box-downsampled to ``size``."""
-    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
-    factor = x.shape[-1] // size
-    return torch.nn.functional.avg_pool2d(x, factor) if factor > 1 else x
+def to_tensor(images: np.ndarray) -> torch.Tensor:
+    """uint8 NHWC -> float NCHW in [0, 1]."""
+    return torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
 
 
 # -- checkpoints (safetensors: model weights and optimiser moments; the step in a JSON) -------------
@@ -200,9 +199,7 @@ def pretrain_clip(images: np.ndarray, captions: list[str], work: Path, out: Path
 
     def loss_fn(generator: torch.Generator, batch: int, step: int) -> torch.Tensor:
         index = torch.randint(len(captions), (batch,), generator=generator)
-        x = random_backgrounds(
-            random_zoom_out(to_tensor(images[index.numpy()], CLIP_SIZE), generator), generator
-        )
+        x = random_backgrounds(random_zoom_out(to_tensor(images[index.numpy()]), generator), generator)
         # Light photometric augmentation (web images vary): brightness/contrast jitter and noise.
         scale = 0.75 + 0.5 * torch.rand(batch, 1, 1, 1, generator=generator)
         shift = 0.2 * torch.rand(batch, 1, 1, 1, generator=generator) - 0.1
@@ -230,7 +227,7 @@ def pretrain_clip(images: np.ndarray, captions: list[str], work: Path, out: Path
 
 
 def _vae() -> Any:
-    return sd_vae(block_out_channels=(16, 32, 32), sample_size=SD_SIZE)
+    return sd_vae(block_out_channels=(16, 32, 32), sample_size=SIZE)
 
 
 def _text_encoder() -> Any:
@@ -241,7 +238,7 @@ def _unet() -> Any:
     from diffusers import UNet2DConditionModel
 
     return UNet2DConditionModel(
-        sample_size=SD_SIZE // 4,
+        sample_size=SIZE // 4,
         in_channels=4,
         out_channels=4,
         layers_per_block=1,
@@ -261,7 +258,7 @@ def pretrain_vae(images: np.ndarray, work: Path, seed: int) -> Any:
 
     def loss_fn(generator: torch.Generator, batch: int, step: int) -> torch.Tensor:
         index = torch.randint(len(images), (batch,), generator=generator)
-        x = to_tensor(images[index.numpy()], SD_SIZE) * 2 - 1
+        x = to_tensor(images[index.numpy()]) * 2 - 1
         posterior = vae.encode(x).latent_dist
         recon = vae.decode(posterior.sample(generator=generator)).sample
         return (recon - x).abs().mean() + (recon - x).pow(2).mean() + 1e-6 * posterior.kl().mean()
@@ -270,7 +267,7 @@ def pretrain_vae(images: np.ndarray, work: Path, seed: int) -> Any:
     train("vae", work, {"vae": vae}, loss_fn, seed)
     vae.eval()
     with torch.no_grad():  # SD's scaling_factor: unit-variance latents for the diffusion model
-        latents = vae.encode(to_tensor(images[:512], SD_SIZE) * 2 - 1).latent_dist.mean
+        latents = vae.encode(to_tensor(images[:512]) * 2 - 1).latent_dist.mean
     vae.register_to_config(scaling_factor=float(1.0 / latents.std()))
     return vae
 
@@ -292,7 +289,7 @@ def pretrain_unet(
     latents = []
     with torch.no_grad():
         for start in progress(range(0, len(images), 256), desc="encode latents"):
-            x = to_tensor(images[start : start + 256], SD_SIZE) * 2 - 1
+            x = to_tensor(images[start : start + 256]) * 2 - 1
             latents.append(vae.encode(x).latent_dist.mean * vae.config.scaling_factor)
     latent = torch.cat(latents)
 
@@ -311,12 +308,12 @@ def pretrain_unet(
     snr = alphas / (1 - alphas)
     snr_weight = snr.clamp(max=MIN_SNR_GAMMA) / snr
     ema_unet, ema_text = (copy.deepcopy(m).requires_grad_(False) for m in (unet, text_encoder))
-    pairs_ = [(ema_unet, unet), (ema_text, text_encoder)]
+    averaged = [(ema_unet, unet), (ema_text, text_encoder)]
 
     def update_ema(step: int) -> None:
         decay = min(EMA_DECAY, (1 + step) / (10 + step))
         with torch.no_grad():
-            for ema, model in pairs_:
+            for ema, model in averaged:
                 for e, p in zip(ema.parameters(), model.parameters(), strict=True):
                     e.lerp_(p, 1 - decay)
 
@@ -343,11 +340,10 @@ def main() -> None:
         STEPS.update(dict.fromkeys(STEPS, 2))
     torch.set_num_threads(args.threads)
     started = time.time()
+    images, captions = pairs(args.seed, args.pairs)  # the CLIP's pairs and the VAE's images
     if args.part in ("clip", "all"):
-        images, captions = pairs(args.seed, args.pairs)
         pretrain_clip(images, captions, args.work, args.out, args.seed)
     if args.part in ("sd", "all"):
-        images, captions = pairs(args.seed, args.pairs)
         vae = pretrain_vae(images, args.work, args.seed)
         # The generator reads LLM/template prompts: its captions also use the template writer's words.
         images, captions = pairs(args.seed + 1, args.pairs, web_words=True)
