@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hub_helpers import TOKEN, USER, cli, make_run
@@ -129,6 +131,11 @@ def test_invalid_repo_contents_are_refused(hub: HubServer, run_dir: Path, change
         Classifier.from_pretrained(repo_id)
 
 
+def _debug_publish(hub: HubServer, run_dir: Path, **options: Any) -> subprocess.CompletedProcess[str]:
+    """``tailorgen --debug publish RUN --repo-id alice/m`` (tracebacks and the client's request log on)."""
+    return cli(hub, "--debug", "publish", str(run_dir), "--repo-id", f"{USER}/m", **options)
+
+
 def test_hub_errors_are_scrubbed_of_the_token(hub: HubServer, run_dir: Path) -> None:
     # mallory's token is valid but may not write under alice's namespace: the Hub answers 403
     result = cli(hub, "publish", str(run_dir), "--repo-id", f"{USER}/m", token=OTHER_TOKEN)
@@ -139,16 +146,7 @@ def test_hub_errors_are_scrubbed_of_the_token(hub: HubServer, run_dir: Path) -> 
     unknown = cli(hub, "publish", str(run_dir), "--repo-id", f"{USER}/m", token="hf_NOTaKNOWNtoken1234567")
     assert "hf_NOTaKNOWNtoken1234567" not in unknown.stderr + unknown.stdout
     assert "failed" in _one_line_error(unknown.stderr)
-    traced = cli(
-        hub,
-        "--debug",
-        "publish",
-        str(run_dir),
-        "--repo-id",
-        f"{USER}/m",
-        token=OTHER_TOKEN,
-        extra_env={"HF_DEBUG": "1"},
-    )
+    traced = _debug_publish(hub, run_dir, token=OTHER_TOKEN, extra_env={"HF_DEBUG": "1"})
     assert "Traceback" in traced.stderr  # --debug shows the traceback and the client's request log ...
     assert "authorization: <TOKEN>" in traced.stderr
     assert OTHER_TOKEN not in traced.stderr + traced.stdout  # ... still without the token
@@ -160,14 +158,8 @@ def test_token_never_appears_in_output_or_logs(
     from tailorgen.hub import publish
     from tailorgen.hub.auth import hub_call
 
-    debug = cli(
-        hub,
-        "--debug",
-        "publish",
-        str(run_dir),
-        "--repo-id",
-        f"{USER}/m",
-        extra_env={"HF_DEBUG": "1", "HF_HUB_VERBOSITY": "debug", "TAILORGEN_QUIET": "0"},
+    debug = _debug_publish(
+        hub, run_dir, extra_env={"HF_DEBUG": "1", "HF_HUB_VERBOSITY": "debug", "TAILORGEN_QUIET": "0"}
     )
     assert debug.returncode == 0, debug.stderr
     assert "POST" in debug.stderr  # the client's debug log ran and was captured ...
