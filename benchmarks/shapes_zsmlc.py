@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
+from tailorgen.io import read_jsonl
 
 HERE = Path(__file__).resolve().parent
 ROWS = {
@@ -134,9 +135,9 @@ def run(config: dict[str, Any], out: Path, stages: str) -> None:
 
 
 def share_synthetic(
-    config: dict[str, Any], source: Path, out: Path, *, accepted_only: bool, fusion: str
+    config: dict[str, Any], source: Path, *, accepted_only: bool, fusion: str
 ) -> dict[str, Any]:
-    """A train+evaluate config for run ``out`` that uses run ``source``'s ``synthetic/`` images."""
+    """A train+evaluate config that uses run ``source``'s ``synthetic/`` images."""
     options = {"root": str(source / "synthetic"), "accepted_only": accepted_only}
     return {
         **config,
@@ -147,7 +148,7 @@ def share_synthetic(
 
 
 def acceptance(synthetic: Path) -> tuple[float, int]:
-    rows = [json.loads(line) for line in (synthetic / "metadata.jsonl").read_text().splitlines() if line]
+    rows = read_jsonl(synthetic / "metadata.jsonl")
     return sum(r["accepted"] for r in rows) / max(1, len(rows)), len(rows)
 
 
@@ -224,11 +225,11 @@ def main() -> None:
     runs = {key: work / key for key in "bcde"}
     # (c) prompts + generation with the pretrained text encoder (rejected images kept for (b)), train, eval.
     run(config, runs["c"], "prompts,generate,train,evaluate")
-    unfiltered = share_synthetic(config, runs["c"], runs["b"], accepted_only=False, fusion="none")
+    unfiltered = share_synthetic(config, runs["c"], accepted_only=False, fusion="none")
     run(unfiltered, runs["b"], "train,evaluate")
     # (d) L_TE fine-tuning, generation with the fine-tuned encoder, train, eval; (e) same data, global-branch.
     run(config, runs["d"], "prompts,finetune,generate,train,evaluate")
-    fused = share_synthetic(config, runs["d"], runs["e"], accepted_only=True, fusion="global-branch")
+    fused = share_synthetic(config, runs["d"], accepted_only=True, fusion="global-branch")
     run(fused, runs["e"], "train,evaluate")
     results = {key: metrics(path, "classifier") for key, path in runs.items()}
     results["a"] = metrics(runs["c"], "clip-zeroshot")
