@@ -13,7 +13,7 @@ a target data set in another style (textured noisy backgrounds, smaller shapes) 
 
 Table: ZSL (unseen labels) and GZSL (all labels) mAP and F1@3 on the target test split, chance
 mAP (the label prevalence) beside them, and the filter's acceptance rate before / after L_TE.
-Seeded: a second run prints the same table. Last line: ``ratio=<ZSL mAP of (e) / of (a)>``.
+Seeded: a second run with the same thread count prints the same table. Last line: ``ratio=<ZSL mAP of (e) / of (a)>``.
 
 Two constants of the method are scaled to this CLIP, whose learned logit scale is 35, not a real
 CLIP's 100: the filter (and L_TE) use the model's own scale (``--filter-logit-scale 100`` restores
