@@ -10,6 +10,7 @@ from tailorgen import __version__
 from tailorgen.classifier.backbone import build_clip, load_backbone
 from tailorgen.classifier.prompts import PromptContexts
 from tailorgen.classifier.regions import region_features
+from tailorgen.classifier.scales import AUTO, PAPER_AGGREGATION_SCALE, PAPER_LOGIT_SCALE, resolve_scales
 from tailorgen.classifier.serialization import LoadingMixin
 from tailorgen.classifier.transforms import eval_transform
 from tailorgen.errors import TailorgenError
@@ -83,10 +84,20 @@ class Classifier(
         pretrained: str | None = None,
         **config: Any,
     ) -> Classifier:
-        """A fresh classifier on an open_clip backbone (name + ``pretrained`` tag, ``local-dir:``, ``hf-hub:``)."""
+        """A fresh classifier on an open_clip backbone (name + ``pretrained`` tag, ``local-dir:``, ``hf-hub:``).
+
+        ``logit_scale`` / ``aggregation_scale`` may be ``"auto"``: derived from the backbone's learned
+        logit scale (:func:`~tailorgen.classifier.scales.resolve_scales`; a real CLIP gets 20 and 5).
+        """
         if backbone.startswith(("local-dir:", "hf-hub:")):
             pretrained = None  # the schema names the weights too
         clip, clip_config, preprocess = load_backbone(backbone, pretrained)
+        if AUTO in (config.get("logit_scale"), config.get("aggregation_scale")):
+            config["logit_scale"], config["aggregation_scale"] = resolve_scales(
+                config.get("logit_scale", PAPER_LOGIT_SCALE),
+                config.get("aggregation_scale", PAPER_AGGREGATION_SCALE),
+                float(clip.logit_scale.detach().exp()),
+            )
         model = cls(
             clip_config=clip_config,
             label_names=label_names,
