@@ -66,6 +66,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--work", type=Path, default=None, help="keep the runs here (default: a temp dir)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--quick", action="store_true", help="one seed (0) only: no intervals")
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep --work's runs: tailorgen resumes each (finished stages are skipped; a run whose config changed restarts)",
+    )
     p.add_argument("--jobs", type=int, default=2, help="seeds run side by side (one thread each)")
     p.add_argument(
         "--threads", type=int, default=1, help="torch threads per run (pinned: results depend on it)"
@@ -202,9 +207,12 @@ def row_runs(
 
 def run(config: dict[str, Any], out: Path, stages: str, threads: int) -> None:
     """``tailorgen run`` in a subprocess (as a user would), failing loudly with its output."""
-    out.mkdir(parents=True, exist_ok=True)
     path = out.parent / f"{out.name}.toml"
-    path.write_bytes(tomli_w.dumps(config).encode())
+    text = tomli_w.dumps(config).encode()
+    if path.is_file() and path.read_bytes() != text:  # --resume: another config, so start it afresh
+        shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text)
     command = [sys.executable, "-m", "tailorgen", "run", str(path), "--out", str(out), "--stages", stages]
     pinned = {name: str(threads) for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
     env = {**os.environ, **pinned, "HF_HUB_OFFLINE": "1", "TAILORGEN_QUIET": "1"}
@@ -251,10 +259,11 @@ def seed_data(work: Path, seed: int, args: argparse.Namespace) -> Path:
 def run_seed(seed: int, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     """Every row for one seed (its own data set, prompts, images and training); cached in results.json."""
     done = work / "results.json"
-    for stale in ("coco", *ROWS):  # a fresh start: the same table every time
-        shutil.rmtree(work / stale, ignore_errors=True)
+    if not args.resume:
+        for stale in ("coco", *ROWS):  # a fresh start: the same table every time
+            shutil.rmtree(work / stale, ignore_errors=True)
     done.unlink(missing_ok=True)
-    data = seed_data(work, seed, args)
+    data = seed_data(work, seed, args) if not (work / "coco" / "labels.json").is_file() else work / "coco"
     config = base_config(args.weights.resolve(), data, args, seed)
     for name, row_config, stages in row_runs(config, work, args):
         run(row_config, work / name, stages, args.threads)
@@ -326,6 +335,7 @@ def main() -> None:
     try:
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
             results = list(pool.map(lambda s: run_seed(s, args, work / f"seed-{s}"), args.seeds))
+        results.sort(key=lambda r: r["seed"])
     except RuntimeError as exc:  # a failed run: its command and output
         sys.exit(str(exc))
     (work / "results.json").write_text(json.dumps(results, indent=1) + "\n")

@@ -52,7 +52,6 @@ def test_the_shapes_demo_selects_without_unseen_labels_of_real_images(tmp_path, 
     train = TrainSettings.model_validate(config.train)
     assert train.selection == "zero-shot"
     assert "val_labels" not in train.model_fields_set
-    assert (train.logit_scale, train.aggregation_scale) == ("auto", "auto")
     assert (train.val_dataset or train.real_dataset, train.val_split) != (
         config.evaluate["dataset"],
         config.evaluate["split"],
