@@ -8,31 +8,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-import tailorgen.examples
+import test_train_stage
 import torch
 from tailorgen.classifier import Classifier
 from tailorgen.classifier.scales import resolve_scales
 from tailorgen.classifier.selection import hold_out
-from tailorgen.config import load_config
 from tailorgen.errors import ConfigError
 from tailorgen.io import read_jsonl
 from tailorgen.labeled_images import LabeledImages
-from tailorgen.pipeline import run_pipeline
-from test_train_stage import _synthetic
+from test_train_stage import _synthetic, _train
 
-TINY = Path(tailorgen.examples.__file__).parent / "tiny.toml"
-
-
-@pytest.fixture
-def demo_env(demo_models, monkeypatch):
-    monkeypatch.setenv("TAILORGEN_DEMO_MODELS", str(Path(demo_models["coco"]).parent))
-    monkeypatch.setenv("TAILORGEN_QUIET", "1")
-    return json.loads((Path(demo_models["coco"]) / "labels.json").read_text())
-
-
-def _train(run: Path, *overrides: str) -> dict:
-    config = load_config(TINY, ["train.epochs=2", *overrides])
-    return run_pipeline(config, ["train"], run)["train"]
+demo_env = test_train_stage.demo_env  # the fixture: tiny COCO's label set, demo models in the env
 
 
 def test_a_real_clip_scale_gives_exactly_the_papers_20_and_5():
