@@ -30,7 +30,7 @@ _spec = importlib.util.spec_from_file_location("shapes_zsmlc", HERE.parent / "sh
 bench = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench)  # type: ignore[union-attr]
 
-LTE = [(120, 1e-4), (40, 1e-3), (120, 1e-3), (40, 1e-4)]  # the default last: it is (d)
+LTE = [(40, 1e-4), (120, 1e-4), (40, 1e-3), (120, 1e-3)]
 FUSION = [(1e-4, 0.0), (1e-3, 0.0), (1e-2, 0.0), (1e-4, 0.1), (1e-3, 0.1), (1e-2, 0.1)]
 SCALES = ["auto", 1.0, 0.25, 0.0625]
 
@@ -45,12 +45,11 @@ def _result(run_dir: Path) -> dict[str, Any]:
 
 
 def lte_point(config: dict[str, Any], work: Path, steps: int, lr: float, threads: int) -> dict[str, Any]:
-    name = f"lte-{steps}-{lr:g}"
     finetune = {**config["finetune"], "steps": steps, "lr": lr, "checkpoint_every": steps}
-    if (steps, lr) == (40, 1e-4) and (work / "d" / "eval.json").is_file():
+    if finetune == config["finetune"] and (work / "d" / "eval.json").is_file():
         out = work / "d"  # the benchmark's own (d)
     else:
-        out = work / name
+        out = work / f"lte-{steps}-{lr:g}"
         if not (out / "eval.json").is_file():
             bench.run(
                 {**config, "finetune": finetune}, out, "prompts,finetune,generate,train,evaluate", threads
