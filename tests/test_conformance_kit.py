@@ -239,6 +239,19 @@ class CrashingWriter(GoodWriter):
         raise KeyError("labels")
 
 
+def test_a_command_clashing_with_a_builtin_is_caught() -> None:
+    module = types.ModuleType("commands_plugin")
+
+    def register_commands(cli: Any) -> None:
+        @cli.command()
+        def predict() -> None:
+            """shadows the built-in predict"""
+
+    module.register_commands = hookimpl(register_commands)  # type: ignore[attr-defined]
+    with pytest.raises(ConformanceError, match="command 'predict' is already a built-in command"):
+        check_registration(module)
+
+
 def test_a_crash_inside_a_check_names_the_entry(demo_models: dict[str, Path], tmp_path: Path) -> None:
     with pytest.raises(ConformanceError) as raised:
         check_plugin(_module(CrashingWriter), demo_models, tmp_path, lazy_imports=False)
