@@ -113,6 +113,20 @@ def test_a_run_classifier_gets_the_run_card(run_dir: Path) -> None:
     assert labels["name"] == "pets-and-things"  # the run's label set, not one rebuilt from names
 
 
+def test_the_train_stage_names_its_run(run_dir: Path, tmp_path: Path) -> None:
+    """The train stage saves into a staging folder before classifier/ exists: it names the run."""
+    from tailorgen.classifier import Classifier
+
+    model = Classifier.from_pretrained(run_dir / "classifier")
+    staging = tmp_path / ".classifier.partial"
+    model.save_pretrained(staging, model_card_kwargs={"run_dir": run_dir})
+    assert "`diffusers`" in (staging / "README.md").read_text()
+    assert json.loads((staging / "labels.json").read_text())["name"] == "pets-and-things"
+    model.save_pretrained(tmp_path / "elsewhere")  # the same model without its run: fewer facts
+    assert "saved outside a tailorgen run" in (tmp_path / "elsewhere" / "README.md").read_text()
+    assert json.loads((tmp_path / "elsewhere" / "labels.json").read_text())["name"] == "labels"
+
+
 def test_a_resave_replaces_the_card(demo_models: dict[str, Path], tmp_path: Path) -> None:
     (tmp_path / "m").mkdir()
     (tmp_path / "m" / "README.md").write_text("stale card\n")

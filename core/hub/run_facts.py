@@ -129,17 +129,20 @@ def _run_config(root: Path) -> dict[str, Any]:
         raise TailorgenError(f"cannot read {root / 'config.toml'}: {exc}") from None
 
 
-def read_run(run_dir: str | Path) -> RunFacts:
-    """Read a finished run directory (it needs at least ``classifier/``)."""
+def read_run(run_dir: str | Path, classifier_config: dict[str, Any] | None = None) -> RunFacts:
+    """Read a finished run directory (it needs at least ``classifier/``, unless ``classifier_config``
+    gives the classifier's config: the train stage writes the card before ``classifier/`` exists)."""
     root = Path(run_dir)
     if not root.is_dir():
         raise TailorgenError(f"run directory {root} not found", "pass the --out folder of a finished run")
-    config_json = root / "classifier" / "config.json"
-    if not config_json.is_file():
-        raise TailorgenError(f"{root} has no trained classifier ({config_json} is missing)", _TRAIN_HINT)
-    classifier = _json(config_json)
-    if not isinstance(classifier, dict) or not classifier.get("label_names"):
-        raise TailorgenError(f"{config_json} has no label_names: not a tailorgen classifier", _TRAIN_HINT)
+    classifier = classifier_config
+    if classifier is None:
+        config_json = root / "classifier" / "config.json"
+        if not config_json.is_file():
+            raise TailorgenError(f"{root} has no trained classifier ({config_json} is missing)", _TRAIN_HINT)
+        classifier = _json(config_json)
+        if not isinstance(classifier, dict) or not classifier.get("label_names"):
+            raise TailorgenError(f"{config_json} has no label_names: not a tailorgen classifier", _TRAIN_HINT)
     config = _run_config(root)
     return RunFacts(
         run_dir=root,
@@ -155,16 +158,21 @@ def read_run(run_dir: str | Path) -> RunFacts:
     )
 
 
-def _run_of(folder: Path) -> Path | None:
-    """The run directory ``folder`` is the ``classifier/`` of (``None`` when it is no run's)."""
+def _run_of(folder: Path, run_dir: str | Path | None) -> Path | None:
+    """The run a classifier folder belongs to: ``run_dir`` if given, else the run ``folder`` is the
+    ``classifier/`` of (beside a ``config.toml``), else ``None``."""
+    if run_dir is not None:
+        return Path(run_dir)
     return (
         folder.parent if folder.name == "classifier" and (folder.parent / "config.toml").is_file() else None
     )
 
 
-def classifier_label_set(folder: str | Path, classifier_config: dict[str, Any]) -> LabelSet:
+def classifier_label_set(
+    folder: str | Path, classifier_config: dict[str, Any], run_dir: str | Path | None = None
+) -> LabelSet:
     """A saved classifier's label set: its run's (when it still matches), else one from its config."""
-    run = _run_of(Path(folder))
+    run = _run_of(Path(folder), run_dir)
     try:
         config = _run_config(run) if run else {}
     except TailorgenError:  # an unreadable config.toml: the classifier's own label names still hold
@@ -172,15 +180,16 @@ def classifier_label_set(folder: str | Path, classifier_config: dict[str, Any]) 
     return _label_set(config, classifier_config)
 
 
-def classifier_facts(folder: str | Path, classifier_config: dict[str, Any]) -> RunFacts:
-    """What a saved classifier folder says about itself: its run's facts when it is a run's
-    ``classifier/`` (beside ``config.toml``), else only its config (no run config, eval or data)."""
-    folder = Path(folder)
-    run = _run_of(folder)
+def classifier_facts(
+    folder: str | Path, classifier_config: dict[str, Any], run_dir: str | Path | None = None
+) -> RunFacts:
+    """What a saved classifier says about itself: its run's facts (``run_dir``, or the run ``folder``
+    is the ``classifier/`` of), else only its config (``in_run`` false: no data or evaluation)."""
+    run = _run_of(Path(folder), run_dir)
     if run is not None:
-        return read_run(run)
+        return read_run(run, classifier_config)
     return RunFacts(
-        run_dir=folder,
+        run_dir=Path(folder),
         classifier_config=classifier_config,
         label_set=_label_set({}, classifier_config),
         in_run=False,
