@@ -288,3 +288,19 @@ def test_plugin_commands_never_replace_others_and_fail_strict_mode(
     assert "(+2 more)" in line
     builtin = _cli("predict", "--help", path=tmp_path, TAILORGEN_STRICT_PLUGINS="1")
     assert builtin.returncode == 0  # a built-in command does not load plugins
+
+
+def test_without_third_party_plugins_the_cli_loads_no_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tailorgen --help` stays fast: tailorgen's own plugins add no commands, so none is imported."""
+    import tailorgen.registry
+    from tailorgen.cli import plugin_commands
+
+    builtin = [ep for ep in md.entry_points(group="tailorgen") if ep.dist and ep.dist.name == "tailorgen"]
+    assert builtin
+    monkeypatch.setattr(md, "entry_points", lambda group: builtin)
+
+    def no_registry() -> None:
+        raise AssertionError("the registry was loaded")
+
+    monkeypatch.setattr(tailorgen.registry, "get_registry", no_registry)
+    assert plugin_commands() == {}
