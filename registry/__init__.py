@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from tailorgen.errors import PluginError
+from tailorgen.registry.commands import PluginCommand
 from tailorgen.registry.hookspecs import ROLE_HOOKS, hookimpl
 from tailorgen.registry.manager import ENTRY_POINT_GROUP, LoadError, PluginEntry, PluginSource
 from tailorgen.registry.roles import ROLE_BASES, PluginBase
@@ -20,6 +22,7 @@ __all__ = [
     "ENTRY_POINT_GROUP",
     "ROLES",
     "LoadError",
+    "PluginCommand",
     "PluginEntry",
     "PluginSource",
     "Registry",
@@ -68,6 +71,20 @@ class Registry:
         self.duplicates = found.duplicates
         self.errors: list[LoadError] = found.errors
         self.sources: list[PluginSource] = found.sources
+        self._plugin_manager, self._by_plugin = found.plugin_manager, found.by_plugin
+        self._commands: dict[str, PluginCommand] | None = None
+
+    def commands(self, reserved: Iterable[str] = ()) -> dict[str, PluginCommand]:
+        """CLI commands the plugins add (``register_commands``), run once; ``reserved``: built-in names.
+
+        A hook that fails or a name clash is recorded in :attr:`errors` like any load error.
+        """
+        if self._commands is None:
+            from tailorgen.registry.commands import collect_commands
+
+            self._commands, errors = collect_commands(self._plugin_manager, self._by_plugin, reserved)
+            self.errors.extend(errors)
+        return self._commands
 
     def check_strict(self) -> None:
         """Raise if any plugin failed while ``TAILORGEN_STRICT_PLUGINS=1`` is set."""

@@ -10,7 +10,7 @@ import click
 from tailorgen.errors import TailorgenError
 from tailorgen.progress import set_quiet
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["COMMANDS", "cli", "main", "plugin_commands"]
 
 #: command name -> "module:attribute"; a stage's issue adds its command here.
 COMMANDS: dict[str, str] = {
@@ -24,19 +24,43 @@ COMMANDS: dict[str, str] = {
     "hub": "tailorgen.cli.hub:hub",
     "show": "tailorgen.cli.show:show",
     "score-metrics": "tailorgen.cli.score_metrics:score_metrics",
+    "new-plugin": "tailorgen.cli.new_plugin:new_plugin",
 }
 
 
+def _third_party_plugins() -> bool:
+    """Whether another distribution than tailorgen has an entry point in group ``tailorgen``: a
+    metadata scan (tens of ms), while loading the registry imports every plugin module (about 1 s)."""
+    import importlib.metadata as md
+
+    return any(ep.dist is None or ep.dist.name != "tailorgen" for ep in md.entry_points(group="tailorgen"))
+
+
+def plugin_commands() -> dict[str, click.Command]:
+    """Commands installed plugins add through ``register_commands`` (strict mode: a failure is fatal)."""
+    if not _third_party_plugins():  # tailorgen's own plugins add no commands: skip loading them
+        return {}
+    from tailorgen.registry import get_registry
+
+    registry = get_registry()
+    commands = registry.commands(reserved=COMMANDS)
+    registry.check_strict()
+    return {name: added.command for name, added in commands.items()}
+
+
 class LazyGroup(click.Group):
-    """Imports a subcommand's module only when that subcommand runs (keeps ``--help`` fast)."""
+    """Imports a subcommand's module only when that subcommand runs (keeps ``--help`` fast).
+
+    Plugins are loaded only for a name that is no built-in command, or to list every command.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted({*COMMANDS, *plugin_commands()})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
-            return None
+            return plugin_commands().get(cmd_name)
         module_name, attr = target.split(":")
         return getattr(importlib.import_module(module_name), attr)
 

@@ -274,7 +274,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     if procs.is_main:
         partial = ctx.path(".classifier.partial")
         shutil.rmtree(partial, ignore_errors=True)
-        model.save_pretrained(partial)
+        model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir})  # the run's card
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
         echo(f"[train] classifier written to {final}")

@@ -49,8 +49,13 @@ def _table(report: list[dict[str, Any]]) -> str:
 
 
 def render_card(facts: CardFacts) -> str:
+    from tailorgen.hub.licenses import data_license, generator_model
+
+    options = {k: v for k, v in facts.generator.items() if k != "plugin"}
+    license_ = data_license(generator_model(facts.generator.get("plugin"), options))
     rate = f"{100 * facts.accepted / facts.attempts:.1f}%" if facts.attempts else "-"
     return f"""---
+license: {license_.license}
 task_categories:
 - image-classification
 tags:
@@ -74,6 +79,7 @@ combinations of those labels, and a CLIP discriminator kept the images it agreed
 - Text encoder that produced the images: {facts.text_encoder}
 - Filter rule: {facts.rule}
 - Run seed: {facts.seed}
+- {license_.statement}
 
 ## Models
 
