@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 from tailorgen.errors import TailorgenError
+from tailorgen.log import configure_cli
 from tailorgen.progress import set_quiet
 
-__all__ = ["COMMANDS", "cli", "main"]
+__all__ = ["COMMANDS", "EXAMPLES", "cli", "example_epilog", "main"]
 
 #: command name -> "module:attribute"; a stage's issue adds its command here.
 COMMANDS: dict[str, str] = {
@@ -26,6 +27,25 @@ COMMANDS: dict[str, str] = {
     "score-metrics": "tailorgen.cli.score_metrics:score_metrics",
 }
 
+#: command name -> the example that ends its ``--help``
+EXAMPLES: dict[str, str] = {
+    "plugins": "tailorgen plugins --role generator",
+    "labels": "tailorgen labels coco-48-17",
+    "run": "tailorgen run examples/tiny.toml --stages prompts,generate --set generate.quota=5",
+    "demo": "tailorgen demo --out runs/demo",
+    "demo-models": "tailorgen demo-models demo-models",
+    "predict": "tailorgen predict runs/demo photo.jpg --top-k 3",
+    "publish": "tailorgen publish runs/demo --repo-id USER/tiny-demo --include-onnx",
+    "hub": "tailorgen hub list --label cat",
+    "show": "tailorgen show runs/demo --rejected",
+    "score-metrics": "tailorgen score-metrics runs/demo/eval/clip-zeroshot.npy runs/demo/eval/targets.npy",
+}
+
+
+def example_epilog(example: str) -> str:
+    """A ``--help`` epilog showing ``example`` verbatim (``\\b`` stops click rewrapping it)."""
+    return f"Example:\n\n\b\n  {example}"
+
 
 class LazyGroup(click.Group):
     """Imports a subcommand's module only when that subcommand runs (keeps ``--help`` fast)."""
@@ -38,18 +58,34 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        return getattr(importlib.import_module(module_name), attr)
+        command: click.Command = getattr(importlib.import_module(module_name), attr)
+        if command.epilog is None and cmd_name in EXAMPLES:
+            command.epilog = example_epilog(EXAMPLES[cmd_name])
+        return command
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show full tracebacks.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bars or status lines.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    envvar="TAILORGEN_QUIET",
+    help="No progress bars or status lines: warnings and errors only (env TAILORGEN_QUIET=1).",
+)
+@click.option("--verbose", "-v", is_flag=True, help="Also show debug messages.")
 @click.version_option(package_name="tailorgen")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, quiet: bool) -> None:
-    """tailorgen: zero-shot multi-label classifiers from tailored synthetic images."""
+def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool) -> None:
+    """tailorgen: zero-shot multi-label classifiers from tailored synthetic images.
+
+    Status lines, warnings and progress bars go to stderr; stdout carries only a command's output.
+    """
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose contradict each other; pass one")
     ctx.obj = {"debug": debug}
     set_quiet(quiet)
+    configure_cli(quiet=quiet, verbose=verbose)
 
 
 def main(argv: list[str] | None = None) -> Any:
