@@ -61,7 +61,8 @@ def _level(verbosity: int | str) -> int:
 
 
 def _ensure_handler() -> None:
-    """Add tailorgen's stderr handler once, unless the application already handles these records."""
+    """Add tailorgen's stderr handler once, unless the application already handles these records
+    (a handler on the root logger, e.g. from ``logging.basicConfig``, or on ``tailorgen`` itself)."""
     global _handler
     if _handler is not None:
         return
@@ -72,7 +73,11 @@ def _ensure_handler() -> None:
         node = node.parent if node.propagate else None
     _handler = _StderrHandler()
     _handler.setFormatter(_CliFormatter("%(message)s"))
-    logging.getLogger(LOGGER_NAME).addHandler(_handler)
+    root = logging.getLogger(LOGGER_NAME)
+    root.addHandler(_handler)
+    # Libraries that call `logging.info(...)` (open_clip does) give the root logger a handler later;
+    # records propagating there would print twice.
+    root.propagate = False
 
 
 def set_verbosity(verbosity: int | str) -> None:

@@ -18,6 +18,8 @@ def stage_list(value: str | None) -> list[str] | None:
 
 
 def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
     return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
