@@ -112,6 +112,12 @@ def test_did_you_mean_for_plugin_options_stages_and_presets(tmp_path: Path) -> N
     assert "did you mean" not in nothing_close.stderr
 
 
+def test_did_you_mean_for_commands() -> None:
+    done = tailorgen("rnu", "x.toml")
+    assert done.returncode == 2
+    assert "No such command 'rnu'; did you mean 'run'?" in done.stderr
+
+
 def test_show_says_a_missing_run_directory_is_missing(tmp_path: Path) -> None:
     done = tailorgen("show", str(tmp_path / "nope"))
     assert done.returncode == 1

@@ -10,6 +10,7 @@ import click
 from tailorgen.errors import TailorgenError
 from tailorgen.log import configure_cli
 from tailorgen.progress import set_quiet
+from tailorgen.suggest import did_you_mean
 
 __all__ = ["COMMANDS", "EXAMPLES", "cli", "example_epilog", "main"]
 
@@ -62,6 +63,14 @@ class LazyGroup(click.Group):
         if command.epilog is None and cmd_name in EXAMPLES:
             command.epilog = example_epilog(EXAMPLES[cmd_name])
         return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and name not in COMMANDS:
+            raise click.UsageError(f"No such command {name!r}{did_you_mean(name, COMMANDS) or '.'}", ctx)
+        return super().resolve_command(ctx, args)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
