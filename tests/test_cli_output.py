@@ -15,8 +15,10 @@ from tailorgen.cli import COMMANDS, EXAMPLES, cli
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def tailorgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
+def tailorgen(
+    *args: str, cwd: Path | None = None, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", **(extra_env or {})}
     env.pop("TAILORGEN_QUIET", None)
     return subprocess.run(
         [sys.executable, "-m", "tailorgen", *args], capture_output=True, text=True, env=env, cwd=cwd
@@ -52,6 +54,14 @@ def test_run_json_summary_parses(template_config: Path, tmp_path: Path) -> None:
     assert summary["stages"]["prompts"]["label_sets"] == 2
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["stages"]["prompts"]["summary"] == summary["stages"]["prompts"]
+
+
+def test_the_cli_reads_tailorgen_environment_overrides(template_config: Path) -> None:
+    planned = tailorgen(
+        "run", str(template_config), "--dry-run", extra_env={"TAILORGEN_PROMPTS__N_SETS": "3"}
+    )
+    assert planned.returncode == 0, planned.stderr
+    assert json.loads(planned.stdout)["stages"]["prompts"]["label_sets"] == 3
 
 
 def test_quiet_silences_status_lines_and_verbose_adds_debug(template_config: Path) -> None:
