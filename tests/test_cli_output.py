@@ -146,3 +146,17 @@ def test_every_subcommand_help_ends_with_an_example(command: str) -> None:
 def test_hub_list_help_ends_with_an_example() -> None:
     shown = CliRunner().invoke(cli, ["hub", "list", "--help"])
     assert shown.output.rstrip().splitlines()[-1].strip().startswith("tailorgen hub list --")
+
+
+def test_text_summary_keeps_one_line_per_stage() -> None:
+    from tailorgen.cli.run import format_summary
+
+    results = {
+        "export": {"artefacts": [{"report": "x" * 200}], "classifier": "classifier", "skipped": None},
+        "evaluate": {"images": 12, "models": {"clip-zeroshot": {"zsl": 48.57}}, "map": 0.123456},
+    }
+    assert format_summary(Path("runs/a"), results).splitlines() == [
+        "run directory: runs/a",
+        "  export    artefacts 1 item, classifier classifier",
+        '  evaluate  images 12, models {"clip-zeroshot": {"zsl": 48.57}}, map 0.1235',
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from typing import Any
 
@@ -94,6 +95,8 @@ def cli(ctx: click.Context, debug: bool, quiet: bool, verbose: bool) -> None:
         raise click.UsageError("--quiet and --verbose contradict each other; pass one")
     ctx.obj = {"debug": debug}
     set_quiet(quiet)
+    if quiet:  # the Hugging Face libraries' own bars (transformers' "Loading weights"), read at import
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     configure_cli(quiet=quiet, verbose=verbose)
 
 

@@ -20,7 +20,13 @@ def stage_list(value: str | None) -> list[str] | None:
 def _value(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}"
-    return value if isinstance(value, str) else json.dumps(value, default=str)
+    if isinstance(value, str):
+        return value
+    text = json.dumps(value, default=str)
+    # a one-line summary: long nested values (validation reports) are counted, --json has them
+    if len(text) <= 100:
+        return text
+    return "1 item" if len(value) == 1 else f"{len(value)} items"
 
 
 def format_summary(run_dir: Path, results: dict[str, Any]) -> str:
