@@ -8,6 +8,7 @@ the data, a boolean matrix); :class:`ImageDataset.load` turns that into a
 from __future__ import annotations
 
 import abc
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.errors import TailorgenError
-from tailorgen.progress import echo, progress
+from tailorgen.progress import progress
 from tailorgen.registry.roles import Dataset
 from tailorgen.split_slices import parse_split, slice_rows
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from tailorgen.labels import LabelSet
 
 __all__ = ["ImageDataset", "ImageDatasetOptions", "RawLabels", "require_file"]
+
+logger = logging.getLogger(__name__)
 
 
 class ImageDatasetOptions(BaseModel):
@@ -108,7 +111,7 @@ class ImageDataset(Dataset):
         targets = _targets(raw, label_names, label_set, set(self.options.ignore_labels))
         keep, skipped = self._check_images(raw.paths, f"{self.name} {split}")
         paths = [raw.paths[i] for i in keep]
-        echo(
+        logger.info(
             f"{self.name} {split}: {len(paths)} images, {len(label_names)} labels"
             + (f", {len(skipped)} bad images skipped" if skipped else "")
         )

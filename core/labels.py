@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from tailorgen.errors import ConfigError
+from tailorgen.suggest import did_you_mean
 
 __all__ = ["Label", "LabelSet", "list_presets", "load_label_set"]
 
@@ -167,7 +168,7 @@ def load_label_set(spec: str | Path | dict[str, Any] | LabelSet) -> LabelSet:
     path = Path(text_spec)
     if not path.is_file():
         raise ConfigError(
-            f"label set {text_spec!r} is neither a preset nor a file",
+            f"label set {text_spec!r} is neither a preset nor a file{did_you_mean(text_spec, list_presets())}",
             f"presets: {', '.join(list_presets())}; files: .json, .toml or .txt",
         )
     try:

@@ -17,6 +17,7 @@ from tailorgen.registry.commands import PluginCommand
 from tailorgen.registry.hookspecs import ROLE_HOOKS, hookimpl
 from tailorgen.registry.manager import ENTRY_POINT_GROUP, LoadError, PluginEntry, PluginSource
 from tailorgen.registry.roles import ROLE_BASES, PluginBase
+from tailorgen.suggest import did_you_mean
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -51,12 +52,15 @@ __all__ = [
 ROLES: tuple[str, ...] = tuple(ROLE_HOOKS)
 
 
-def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
-    """One line per problem: ``key: message`` (the key dotted, ``prefix`` in front)."""
+def format_validation_error(exc: ValidationError, prefix: str = "", allowed: Iterable[str] = ()) -> str:
+    """One line per problem: ``key: message`` (the key dotted, ``prefix`` in front); an unknown
+    top-level key gets the closest of ``allowed`` as a suggestion."""
     parts = []
     for err in exc.errors():
         key = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
-        parts.append(f"{key or '<root>'}: {err['msg']}")
+        unknown_key = err["type"] == "extra_forbidden" and len(err["loc"]) == 1
+        suggestion = did_you_mean(str(err["loc"][0]), allowed) if unknown_key else ""
+        parts.append(f"{key or '<root>'}: {err['msg']}{suggestion}")
     return "; ".join(parts)
 
 
@@ -110,7 +114,7 @@ class Registry:
             available = ", ".join(sorted(table)) or "none"
             broken = "".join(f"; plugin {e.source.plugin!r} failed to load: {e.error}" for e in self.errors)
             raise PluginError(
-                f"unknown {role} {name!r}; available: {available}{broken}",
+                f"unknown {role} {name!r}; available: {available}{did_you_mean(name, table)}{broken}",
                 "check the spelling or install a plugin that provides it (`tailorgen plugins`)",
             )
         return table[name]
@@ -122,7 +126,7 @@ class Registry:
 
 def _check_role(role: str) -> None:
     if role not in ROLE_BASES:
-        raise PluginError(f"unknown role {role!r}; roles are: {', '.join(ROLES)}")
+        raise PluginError(f"unknown role {role!r}{did_you_mean(role, ROLES)}; roles are: {', '.join(ROLES)}")
 
 
 def validate_options(entry: PluginEntry, options: dict[str, Any] | BaseModel | None) -> BaseModel:
@@ -133,10 +137,10 @@ def validate_options(entry: PluginEntry, options: dict[str, Any] | BaseModel | N
     try:
         return entry.cls.Options.model_validate(data)
     except ValidationError as exc:
-        allowed = ", ".join(entry.cls.Options.model_fields) or "none"
+        fields = list(entry.cls.Options.model_fields)
         raise PluginError(
-            f"invalid options for {entry.role} {entry.name!r}: {format_validation_error(exc)}",
-            f"allowed options: {allowed}",
+            f"invalid options for {entry.role} {entry.name!r}: {format_validation_error(exc, allowed=fields)}",
+            f"allowed options: {', '.join(fields) or 'none'}",
         ) from None
 
 

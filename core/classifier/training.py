@@ -8,6 +8,7 @@ only). The cosine schedule is stepped once per epoch. Validation picks the best 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +17,12 @@ import torch
 from tailorgen.classifier.checkpoints import TrainCheckpoints
 from tailorgen.classifier.loss import softmax_asymmetric_loss
 from tailorgen.io import append_jsonl, atomic_write_text, read_jsonl
-from tailorgen.progress import echo, progress
+from tailorgen.progress import progress
 from torch import nn
 
 __all__ = ["FitConfig", "Phase", "TrainStep", "fit"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -106,7 +109,7 @@ def fit(
     start = int(record.get("epoch", 0))
     best, best_epoch = record.get("best_metric"), record.get("best_epoch")
     if start:
-        echo(f"[train] resuming after epoch {start}/{config.epochs}")
+        logger.info(f"[train] resuming after epoch {start}/{config.epochs}")
     if log_path is not None and main:  # forget epochs logged after the checkpoint we resume from
         kept = [entry for entry in read_jsonl(log_path) if entry.get("epoch", 0) <= start]
         atomic_write_text(log_path, "".join(json.dumps(entry) + "\n" for entry in kept))
@@ -136,7 +139,7 @@ def fit(
             if log_path is not None:
                 append_jsonl(log_path, [entry])
             shown = ", ".join(f"{k} loss {v:.4f}" for k, v in losses.items() if v is not None)
-            echo(
+            logger.info(
                 f"[train] epoch {epoch + 1}/{config.epochs}: {shown}"
                 + (f", val mAP {metric:.2f}" if metric is not None else "")
             )

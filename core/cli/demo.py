@@ -8,10 +8,9 @@ from importlib import resources
 from pathlib import Path
 
 import click
-from tailorgen.cli.run import stage_list
+from tailorgen.cli.run import echo_summary, stage_list
 from tailorgen.config import load_config
 from tailorgen.pipeline import run_pipeline
-from tailorgen.progress import echo
 
 __all__ = ["default_models_dir", "demo", "demo_models"]
 
@@ -46,7 +45,10 @@ def demo_models(directory: Path) -> None:
     envvar="TAILORGEN_DEMO_MODELS",
     help="Where the tiny models are cached (default: ~/.cache/tailorgen/demo-models).",
 )
-def demo(out_dir: Path, stages: str | None, overrides: tuple[str, ...], models_dir: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
+def demo(
+    out_dir: Path, *, stages: str | None, overrides: tuple[str, ...], models_dir: Path | None, as_json: bool
+) -> None:
     """Run examples/tiny.toml offline on tiny random models (written once, then cached)."""
     from tailorgen.testing import ensure_demo_models
 
@@ -54,6 +56,5 @@ def demo(out_dir: Path, stages: str | None, overrides: tuple[str, ...], models_d
     ensure_demo_models(models_dir)
     os.environ["TAILORGEN_DEMO_MODELS"] = str(models_dir.resolve())
     with resources.as_file(resources.files("tailorgen.examples").joinpath("tiny.toml")) as path:
-        config = load_config(path, overrides)
-    run_pipeline(config, stage_list(stages), out_dir)
-    echo(f"[tailorgen] demo run written to {out_dir}")
+        config = load_config(path, overrides, env=True)
+    echo_summary(out_dir, run_pipeline(config, stage_list(stages), out_dir), as_json)

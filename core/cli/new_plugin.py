@@ -24,11 +24,7 @@ __all__ = ["new_plugin"]
 def new_plugin(name: str, role: str, out_dir: Path) -> None:
     """Write tailorgen-NAME/: a pyproject with the `tailorgen` entry point, a package registering one
     ROLE class named NAME (with a documented Options model) and tests/test_conformance.py.
-
-    \b
-    Example:
-      tailorgen new-plugin my-writer --role prompt_writer --out plugins/
-      pip install -e plugins/tailorgen-my-writer && (cd plugins/tailorgen-my-writer && pytest)
+    Then: pip install -e DIR/tailorgen-NAME && (cd DIR/tailorgen-NAME && pytest)
     """
     from tailorgen.scaffold import write_plugin
 

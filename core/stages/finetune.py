@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 from typing import Any, Literal
@@ -19,10 +20,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.context import RunContext
 from tailorgen.errors import PluginError, TailorgenError
 from tailorgen.io import atomic_write_json
-from tailorgen.progress import echo
 from tailorgen.registry.roles import DifferentiableDiscriminator, DifferentiableGenerator
 
 __all__ = ["Settings", "plan", "run", "validate"]
+
+logger = logging.getLogger(__name__)
 
 #: settings that may change between a run and its resumption (everything else must match)
 _RESUMABLE_CHANGES = {"steps", "checkpoint_every", "keep_checkpoints", "max_consecutive_nonfinite"}
@@ -167,7 +169,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     final = root / "text_encoder"
     previous = _finished(ctx, settings, fingerprint)
     if previous is not None:
-        echo(f"[finetune] {final} is complete ({settings.steps} steps); nothing to do")
+        logger.info(f"[finetune] {final} is complete ({settings.steps} steps); nothing to do")
         return {**previous, "already_done": True}
 
     generator, discriminator = ctx.create("generator"), ctx.create("discriminator")
@@ -187,5 +189,5 @@ def run(ctx: RunContext) -> dict[str, Any]:
     partial.rename(final)
     summary = {**summary, "text_encoder": str(final), "fingerprint": fingerprint}
     atomic_write_json(root / "summary.json", summary)
-    echo(f"[finetune] fine-tuned text encoder written to {final}")
+    logger.info(f"[finetune] fine-tuned text encoder written to {final}")
     return summary

@@ -6,12 +6,13 @@ command under ``torchrun --nproc_per_node N`` splits every round's batches acros
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from tailorgen.config import PluginSpec
 from tailorgen.context import RunContext
 from tailorgen.distributed import processes
-from tailorgen.progress import echo
 from tailorgen.synthetic.finish import summarize, write_outputs
 from tailorgen.synthetic.plan import PromptPool, RoundBudget, Tally
 from tailorgen.synthetic.rounds import Drawer, run_rounds
@@ -20,6 +21,8 @@ from tailorgen.synthetic.specs import FINETUNED_TEXT_ENCODER, discriminator_spec
 from tailorgen.synthetic.store import ImageStore
 
 __all__ = ["Settings", "plan", "run", "validate"]
+
+logger = logging.getLogger(__name__)
 
 
 class Settings(BaseModel):
@@ -75,7 +78,7 @@ def plan(ctx: RunContext) -> dict[str, Any]:
         "attempt_budget_per_label": settings.budget().max_attempts,
         "generator": spec.plugin,
         "discriminator": ctx.plugin_spec("discriminator").plugin,
-        "text_encoder": str(encoder) if encoder else "stock",
+        "text_encoder": str(encoder) if encoder else _planned_encoder(ctx, spec, settings),
         "labels": ctx.labels.unseen,
     }
     prompts = ctx.path("prompts.jsonl")
@@ -86,6 +89,14 @@ def plan(ctx: RunContext) -> dict[str, Any]:
         wanted = [settings.budget().wanted(n, Tally()) for n in ctx.labels.unseen if pool.sets_with(n)]
         out["round_0_images"] = sum(wanted)
     return out
+
+
+def _planned_encoder(ctx: RunContext, spec: PluginSpec, settings: Settings) -> str:
+    """Before the finetune stage of this run has written its text encoder, say generation will use it."""
+    loads_encoders = "text_encoder" in ctx.registry.get("generator", spec.plugin).cls.Options.model_fields
+    if settings.use_finetuned_text_encoder and "finetune" in ctx.stages and loads_encoders:
+        return f"{ctx.path(FINETUNED_TEXT_ENCODER)} (written by this run's finetune stage)"
+    return "stock"
 
 
 def _columns(ctx: RunContext, pool: PromptPool) -> list[str]:
@@ -130,7 +141,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         write_outputs(ctx, outcome, store, plugins, encoder=encoder, contact_sheet=settings.contact_sheet)
         for row in outcome.report:
             if row["status"] != "quota met":
-                echo(
+                logger.info(
                     f"[generate] {row['label']}: {row['accepted']}/{row['quota']} accepted ({row['status']})"
                 )
     procs.barrier()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from typing import Any, Literal
 
@@ -17,9 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.config import PluginSpec
 from tailorgen.context import RunContext
 from tailorgen.errors import ConfigError, TailorgenError
-from tailorgen.progress import echo
 
 __all__ = ["Settings", "plan", "requires", "run", "validate"]
+
+logger = logging.getLogger(__name__)
 
 #: settings that may change between a run and its resumption
 _RESUMABLE_CHANGES = {"num_workers", "keep_checkpoints", "val_batch_size", "text_checkpointing"}
@@ -168,7 +170,7 @@ def _mixed_precision(choice: str, device: str) -> str:
             return "no"
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if choice == "fp16" and not on_gpu:
-        echo("[train] fp16 mixed precision needs a GPU: training in fp32")
+        logger.info("[train] fp16 mixed precision needs a GPU: training in fp32")
         return "no"
     return choice
 
@@ -180,14 +182,14 @@ def _validator(ctx: RunContext, settings: Settings) -> Any:
 
     key = _val_key(settings)
     if key is None:
-        echo("[train] no validation data set: keeping the last epoch")
+        logger.info("[train] no validation data set: keeping the last epoch")
         return None
     labels = ctx.labels
     names = {"unseen": labels.unseen, "seen": labels.seen, "all": labels.used}[settings.val_labels]
     data = load_split(ctx, key, settings.val_split, names, "val_dataset")
     scorer = map_scorer(data, names, batch_size=settings.val_batch_size)
     if scorer is None:
-        echo(
+        logger.info(
             f"[train] {key}:{settings.val_split} has no {settings.val_labels}-label image: keeping the last epoch"
         )
     return scorer
@@ -209,7 +211,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         ctx.path("train", "checkpoints"), _fingerprint(ctx, settings), settings.keep_checkpoints
     )
     if checkpoints.finished(settings.epochs) and (final / "model.safetensors").is_file():
-        echo(f"[train] {final} is complete ({settings.epochs} epochs); nothing to do")
+        logger.info(f"[train] {final} is complete ({settings.epochs} epochs); nothing to do")
         return {"classifier": str(final), "epochs": settings.epochs, "already_done": True}
 
     fusion = _fusion_spec(ctx)
@@ -277,7 +279,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir})  # the run's card
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
-        echo(f"[train] classifier written to {final}")
+        logger.info(f"[train] classifier written to {final}")
     procs.barrier()  # later stages on every process read classifier/
     sizes = {phase.name: len(phase.dataset) for phase in phases}
     return {**summary, "mode": settings.mode, "images": sizes, "classifier": str(final)}

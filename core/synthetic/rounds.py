@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -10,12 +11,14 @@ from typing import Any
 from tailorgen.distributed import Processes
 from tailorgen.errors import TailorgenError
 from tailorgen.labels import LabelSet
-from tailorgen.progress import echo, progress
+from tailorgen.progress import progress
 from tailorgen.synthetic.plan import Item, PromptPool, RoundBudget, Tally, plan_round
 from tailorgen.synthetic.rule import AcceptanceRule
 from tailorgen.synthetic.store import ImageStore
 
 __all__ = ["Drawer", "run_rounds"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -126,7 +129,9 @@ def run_rounds(
         mine = [batches[b] for b in procs.mine(len(batches))]
         if procs.is_main:
             short = sum(1 for label in targets if budget.wanted(label, tally))
-            echo(f"[generate] round {round_no}: {len(planned)} images for {short} label(s) short of quota")
+            logger.info(
+                f"[generate] round {round_no}: {len(planned)} images for {short} label(s) short of quota"
+            )
             mine = progress(mine, desc=f"round {round_no}", unit="batch")
         saver = _Saver(store)
         try:
