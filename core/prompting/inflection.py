@@ -88,6 +88,7 @@ _SINGULAR_ENDINGS = ("ss", "us", "is")
 
 @cache
 def _engine() -> Any:
+    # imported on first use: inflect 7 type-checks its own functions at import (about 2 s of CPU)
     import inflect
 
     return inflect.engine()
