@@ -236,3 +236,17 @@ def test_label_draws_keep_targets_aligned_with_their_names():
     picked, columns = everything.next_batch(targets)
     assert picked == names
     assert torch.equal(columns, targets)
+
+
+@pytest.mark.parametrize(("example", "seen_per_batch"), [("coco-48-17", 48), ("nus-wide-925-81", 100)])
+def test_paper_configs_plan_the_reference_training(example, seen_per_batch, monkeypatch):
+    from click.testing import CliRunner
+    from tailorgen.cli import cli
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    config = TINY.parent / f"{example}.toml"
+    result = CliRunner().invoke(cli, ["run", str(config), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)["stages"]["train"]
+    assert (plan["warmup_epochs"], plan["seen_labels_per_real_batch"]) == (1, seen_per_batch)
+    assert load_config(config).train["warmup_lr"] == 1e-5
