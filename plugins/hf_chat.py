@@ -68,12 +68,11 @@ class HFChatOptions(BaseModel):
 
 def instruction_for(options: HFChatOptions, request: PromptRequest) -> str:
     """The user message for one request (two labels are joined with "next to", as in the paper)."""
+    names = request.prompt_names
     return options.instruction.format(
         count=request.count,
-        labels=" next to ".join(request.labels),
-        label_list=", ".join(request.labels[:-1]) + " and " + request.labels[-1]
-        if len(request.labels) > 1
-        else request.labels[0],
+        labels=" next to ".join(names),
+        label_list=", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0],
         min_words=request.min_words,
     )
 

@@ -57,6 +57,10 @@ class Settings(BaseModel):
         ),
     )
     epochs: int = Field(50, ge=1, description="training epochs (the cosine schedule spans them)")
+    warmup_epochs: int = Field(
+        0, ge=0, description="epochs at the constant warmup_lr before the cosine schedule (paper: 1)"
+    )
+    warmup_lr: float = Field(1e-5, gt=0, description="learning rate of every parameter group during warm-up")
     batch_size: int = Field(32, ge=1, description="images per step and process")
     lr_context: float = Field(0.002, gt=0, description="SGD learning rate of the prompt contexts")
     lr_fusion: float = Field(1e-4, gt=0, description="SGD learning rate of the fusion head")
@@ -70,6 +74,11 @@ class Settings(BaseModel):
     num_workers: int = Field(4, ge=0, description="data loader worker processes")
     real_dataset: str | None = Field(None, description="[datasets.<key>] with real images of the seen labels")
     real_split: str = Field("train", description="split of real_dataset to train on")
+    seen_labels_per_batch: int | None = Field(
+        None,
+        ge=1,
+        description="seen labels scored per real batch, a fresh seeded random subset each batch (default: all)",
+    )
     synthetic_dataset: str | None = Field(
         None, description="[datasets.<key>] of synthetic images (default: this run's synthetic/ folder)"
     )
@@ -138,6 +147,12 @@ def plan(ctx: RunContext) -> dict[str, Any]:
         "mode": settings.mode,
         "phases_per_epoch": phases,
         "epochs": settings.epochs,
+        "warmup_epochs": settings.warmup_epochs,
+        "seen_labels_per_real_batch": (
+            min(settings.seen_labels_per_batch or len(ctx.labels.seen), len(ctx.labels.seen))
+            if settings.mode == "alternate"
+            else None
+        ),
         "backbone": settings.backbone,
         "fusion_head": _fusion_spec(ctx).plugin,
         "labels": len(ctx.labels.used),
@@ -235,7 +250,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     phases = []
     if settings.mode == "alternate":
         real = load_split(ctx, settings.real_dataset, settings.real_split, labels.seen, "real_dataset")
-        phases.append(Phase("real", real, labels.seen))
+        phases.append(Phase("real", real, labels.seen, settings.seen_labels_per_batch))
     synthetic = load_split(
         ctx, settings.synthetic_dataset, settings.synthetic_split, labels.unseen, "synthetic_dataset"
     )
@@ -260,6 +275,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
         gamma_pos=settings.gamma_pos,
         loss_clip=settings.loss_clip,
         loss_weight=settings.loss_weight,
+        warmup_epochs=settings.warmup_epochs,
+        warmup_lr=settings.warmup_lr,
     )
     summary = fit(
         model,
