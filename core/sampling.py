@@ -13,9 +13,22 @@ from collections.abc import Iterator, Sequence
 from tailorgen.errors import ConfigError
 from tailorgen.labels import LabelSet
 
-__all__ = ["LabelSetSampler", "set_id"]
+__all__ = ["LabelSetSampler", "draw_independent", "set_id"]
 
 LabelCombo = tuple[str, ...]
+
+
+def draw_independent(rng: random.Random, pool: Sequence[str], k: int) -> list[str]:
+    """The reference generation loop's draw: ``k`` labels with replacement from ``pool``, duplicates
+    dropped; a set left short gets one more draw, duplicates dropped again.
+
+    A single label therefore needs a duplicate draw twice over (about 1/n**2 of the draws from n
+    labels at k=2: 0.35% for COCO's 17 unseen labels), as in the reference code.
+    """
+    chosen = list(dict.fromkeys(rng.choice(pool) for _ in range(k)))
+    if len(chosen) < k:
+        chosen = list(dict.fromkeys([*chosen, rng.choice(pool)]))
+    return chosen
 
 
 def set_id(labels: Sequence[str]) -> str:

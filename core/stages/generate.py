@@ -6,14 +6,14 @@ command under ``torchrun --nproc_per_node N`` splits every round's batches acros
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.context import RunContext
 from tailorgen.distributed import processes
 from tailorgen.progress import echo
 from tailorgen.synthetic.finish import summarize, write_outputs
-from tailorgen.synthetic.plan import PromptPool, RoundBudget, Tally
+from tailorgen.synthetic.plan import DrawRule, PromptPool, RoundBudget, Tally, plan_round
 from tailorgen.synthetic.rounds import Drawer, run_rounds
 from tailorgen.synthetic.rule import AcceptanceRule
 from tailorgen.synthetic.specs import FINETUNED_TEXT_ENCODER, discriminator_spec, fingerprint, generator_spec
@@ -27,7 +27,9 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    quota: int = Field(200, ge=1, description="Accepted images wanted per unseen label.")
+    quota: int = Field(
+        200, ge=1, description="Accepted images per unseen label: a label leaves the pool when it has them."
+    )
     max_attempts_per_label: int | None = Field(
         None,
         ge=1,
@@ -37,9 +39,26 @@ class Settings(BaseModel):
     min_acceptance: float = Field(
         0.05, gt=0, le=1, description="Floor of the measured rate that sizes later rounds."
     )
-    max_rounds: int = Field(20, ge=1, description="Stop after this many rounds even if labels are short.")
+    max_rounds: int | None = Field(
+        None, ge=1, description="Stop after this many rounds even if labels are short (default: no limit)."
+    )
     batch_size: int | None = Field(
         None, ge=1, description="Images per batch (default: the generator's batch_size)."
+    )
+    batches_per_round: int = Field(
+        8,
+        ge=1,
+        description=(
+            "Most batches a round plans. Labels leave the pool between rounds, so smaller rounds mean less "
+            "surplus; under torchrun use at least the number of processes."
+        ),
+    )
+    label_sets: Literal["independent", "per-label"] = Field(
+        "independent",
+        description=(
+            "independent: draw k labels from those short of quota, drop duplicates (the reference); "
+            "per-label: a short label, then any label set holding it (more single-label images)."
+        ),
     )
     keep_rejected: bool = Field(
         False, description="Also keep rejected images (listed with accepted = false)."
@@ -83,9 +102,29 @@ def plan(ctx: RunContext) -> dict[str, Any]:
         pool = PromptPool.load(prompts, ctx.labels)
         out["label_sets"] = len(pool.sets)
         out["labels_without_prompts"] = [n for n in ctx.labels.unseen if not pool.sets_with(n)]
-        wanted = [settings.budget().wanted(n, Tally()) for n in ctx.labels.unseen if pool.sets_with(n)]
-        out["round_0_images"] = sum(wanted)
+        first = plan_round(
+            pool,
+            ctx.labels.unseen,
+            Tally(),
+            settings.budget(),
+            draw=DrawRule(settings.label_sets, ctx.labels),
+            round_no=0,
+            first_id=0,
+            max_items=settings.batches_per_round * _batch_size(ctx, settings),
+            seed_for=ctx.seed_for,
+        )
+        out["round_0_images"] = len(first)
     return out
+
+
+def _batch_size(ctx: RunContext, settings: Settings, generator: Any = None) -> int:
+    """``generate.batch_size``, else the generator's (read from its options without loading it)."""
+    if settings.batch_size:
+        return settings.batch_size
+    if generator is not None:
+        return int(getattr(generator.options, "batch_size", 8))
+    spec = generator_spec(ctx, settings.use_finetuned_text_encoder)[0]
+    return int(getattr(ctx.validated_options("generator", spec, "generator"), "batch_size", 8))
 
 
 def _columns(ctx: RunContext, pool: PromptPool) -> list[str]:
@@ -111,19 +150,29 @@ def run(ctx: RunContext) -> dict[str, Any]:
     procs.barrier()
     targets = ctx.labels.unseen
     names = _columns(ctx, pool)
-    batch_size = settings.batch_size or getattr(generator.options, "batch_size", 8)
-    items, rounds = run_rounds(
+    items, tally, rounds = run_rounds(
         Drawer(generator, discriminator, rule, ctx.labels, names),
         store,
         pool,
         targets,
         settings.budget(),
+        draw=DrawRule(settings.label_sets, ctx.labels),
         max_rounds=settings.max_rounds,
-        batch_size=batch_size,
+        batch_size=_batch_size(ctx, settings, generator),
+        batches_per_round=settings.batches_per_round,
         seed_for=ctx.seed_for,
         procs=procs,
     )
-    outcome = summarize(items, rounds, store, pool, targets=targets, budget=settings.budget())
+    outcome = summarize(
+        items,
+        tally,
+        rounds,
+        store,
+        pool,
+        targets=targets,
+        budget=settings.budget(),
+        round_limit=rounds == settings.max_rounds,
+    )
     summary = {**outcome.summary, "text_encoder": str(encoder) if encoder else "stock"}
     if procs.is_main:
         plugins = (generator, discriminator, rule)
