@@ -32,7 +32,7 @@ def one_thread():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def config(demo_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
     # a low acceptance guess plans more attempts than the quota needs: the first round has surplus
-    generate = {"expected_acceptance": 0.2}
+    generate = {"expected_acceptance": 0.3, "images_per_round": 8}
     return write_config(tmp_path_factory.mktemp("cfg") / "run.toml", demo_models, generate=generate)
 
 

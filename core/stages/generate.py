@@ -45,12 +45,12 @@ class Settings(BaseModel):
     batch_size: int | None = Field(
         None, ge=1, description="Images per batch (default: the generator's batch_size)."
     )
-    batches_per_round: int = Field(
-        8,
+    images_per_round: int = Field(
+        64,
         ge=1,
         description=(
-            "Most batches a round plans. Labels leave the pool between rounds, so smaller rounds mean less "
-            "surplus; under torchrun use at least the number of processes."
+            "Most images a round plans. Labels leave the pool between rounds, so smaller rounds mean less "
+            "surplus; under torchrun use a multiple of processes x batch_size."
         ),
     )
     label_sets: Literal["independent", "per-label"] = Field(
@@ -110,21 +110,11 @@ def plan(ctx: RunContext) -> dict[str, Any]:
             draw=DrawRule(settings.label_sets, ctx.labels),
             round_no=0,
             first_id=0,
-            max_items=settings.batches_per_round * _batch_size(ctx, settings),
+            max_items=settings.images_per_round,
             seed_for=ctx.seed_for,
         )
         out["round_0_images"] = len(first)
     return out
-
-
-def _batch_size(ctx: RunContext, settings: Settings, generator: Any = None) -> int:
-    """``generate.batch_size``, else the generator's (read from its options without loading it)."""
-    if settings.batch_size:
-        return settings.batch_size
-    if generator is not None:
-        return int(getattr(generator.options, "batch_size", 8))
-    spec = generator_spec(ctx, settings.use_finetuned_text_encoder)[0]
-    return int(getattr(ctx.validated_options("generator", spec, "generator"), "batch_size", 8))
 
 
 def _columns(ctx: RunContext, pool: PromptPool) -> list[str]:
@@ -158,8 +148,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
         settings.budget(),
         draw=DrawRule(settings.label_sets, ctx.labels),
         max_rounds=settings.max_rounds,
-        batch_size=_batch_size(ctx, settings, generator),
-        batches_per_round=settings.batches_per_round,
+        batch_size=settings.batch_size or getattr(generator.options, "batch_size", 8),
+        images_per_round=settings.images_per_round,
         seed_for=ctx.seed_for,
         procs=procs,
     )

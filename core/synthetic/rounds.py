@@ -108,7 +108,7 @@ def run_rounds(
     draw: DrawRule,
     max_rounds: int | None,
     batch_size: int,
-    batches_per_round: int,
+    images_per_round: int,
     seed_for: Callable[..., int],
     procs: Processes,
 ) -> tuple[list[Item], Tally, int]:
@@ -126,7 +126,7 @@ def run_rounds(
             draw=draw,
             round_no=round_no,
             first_id=len(items),
-            max_items=batches_per_round * batch_size,
+            max_items=images_per_round,
             seed_for=seed_for,
         )
         if not planned:

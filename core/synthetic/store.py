@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from tailorgen.io import append_jsonl, atomic_write_bytes, read_jsonl
+from tailorgen.io import append_jsonl, atomic_write_bytes, read_jsonl, read_jsonl_from
 from tailorgen.synthetic.plan import Item
 
 __all__ = ["ImageStore", "png_bytes"]
@@ -51,6 +51,8 @@ class ImageStore:
         self.surplus: set[int] = set()
         self._records: dict[int, dict[str, Any]] = {}  # per item: its latest matching record
         self._with_file: set[int] = set()  # items whose record's file checks out
+        self._journal: dict[int, list[dict[str, Any]]] = {}  # every journal record read, by id
+        self._offsets: dict[Path, int] = {}  # per journal: the bytes already read
 
     def prepare(self, is_main: bool) -> None:
         """Cut a torn last journal line. The main process also removes temp files a kill left behind
@@ -82,10 +84,7 @@ class ImageStore:
     def refresh(self, items: list[Item]) -> None:
         """Reload every process's journal; keep, per planned item, its latest matching record,
         preferring one whose file checks out (a finished run deleted the files of surplus images)."""
-        records: dict[int, list[dict[str, Any]]] = {}
-        for journal in sorted((self.root / JOURNAL_DIR).glob("rank-*.jsonl")):
-            for record in read_jsonl(journal):
-                records.setdefault(record.get("id", -1), []).append(record)
+        records = self._read_journals()
         for item in items:
             known = self._records.get(item.id)
             if known is not None and self._matches(item, known) and item.id in self._with_file:
@@ -101,6 +100,15 @@ class ImageStore:
             else:
                 if matching:
                     self._records[item.id] = matching[0]
+
+    def _read_journals(self) -> dict[int, list[dict[str, Any]]]:
+        """Every process's journal records by id, reading only the lines added since the last call
+        (a run of many rounds would otherwise parse its whole history every round)."""
+        for journal in sorted((self.root / JOURNAL_DIR).glob("rank-*.jsonl")):
+            records, self._offsets[journal] = read_jsonl_from(journal, self._offsets.get(journal, 0))
+            for record in records:
+                self._journal.setdefault(record.get("id", -1), []).append(record)
+        return self._journal
 
     def record(self, item: Item) -> dict[str, Any] | None:
         """The item's record (its verdict), whether or not the image file is there."""
