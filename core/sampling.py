@@ -13,9 +13,14 @@ from collections.abc import Iterator, Sequence
 from tailorgen.errors import ConfigError
 from tailorgen.labels import LabelSet
 
-__all__ = ["LabelSetSampler", "draw_independent", "set_id"]
+__all__ = ["LabelSetSampler", "draw_independent", "never_confused", "set_id"]
 
 LabelCombo = tuple[str, ...]
+
+
+def never_confused(labels: LabelSet, combo: Sequence[str]) -> bool:
+    """Whether no two labels of ``combo`` are a confusable pair of ``labels``."""
+    return not any(labels.are_confusable(a, b) for a, b in itertools.combinations(combo, 2))
 
 
 def draw_independent(rng: random.Random, pool: Sequence[str], k: int) -> list[str]:
@@ -69,7 +74,7 @@ class LabelSetSampler:
         return tuple(sorted(set(labels), key=self._order.__getitem__))
 
     def allowed(self, combo: Sequence[str]) -> bool:
-        return not any(self.labels.are_confusable(a, b) for a, b in itertools.combinations(combo, 2))
+        return never_confused(self.labels, combo)
 
     def exhaustive(self) -> list[LabelCombo]:
         """Every allowed set of 1..k distinct labels (for k=2: singles, then unordered pairs)."""

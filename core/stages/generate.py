@@ -61,7 +61,7 @@ class Settings(BaseModel):
         ),
     )
     keep_rejected: bool = Field(
-        False, description="Also keep rejected images (listed with accepted = false)."
+        False, description="Also keep images the filter rejected (listed with accepted = false)."
     )
     use_finetuned_text_encoder: bool = Field(
         True, description=f"Draw with RUN/{FINETUNED_TEXT_ENCODER} when the run has one."
@@ -92,6 +92,8 @@ def plan(ctx: RunContext) -> dict[str, Any]:
     out: dict[str, Any] = {
         "quota": settings.quota,
         "attempt_budget_per_label": settings.budget().max_attempts,
+        "images_per_round": settings.images_per_round,
+        "label_set_draw": settings.label_sets,
         "generator": spec.plugin,
         "discriminator": ctx.plugin_spec("discriminator").plugin,
         "text_encoder": str(encoder) if encoder else "stock",

@@ -6,7 +6,6 @@ process of a launch, and every rerun of a killed one, plans exactly the same ite
 
 from __future__ import annotations
 
-import itertools
 import math
 import random
 from collections import Counter
@@ -18,7 +17,7 @@ from typing import Any, Literal
 from tailorgen.errors import TailorgenError
 from tailorgen.io import read_jsonl
 from tailorgen.labels import LabelSet
-from tailorgen.sampling import draw_independent
+from tailorgen.sampling import draw_independent, never_confused
 
 __all__ = ["DrawRule", "Item", "PromptPool", "RoundBudget", "Tally", "plan_round"]
 
@@ -146,7 +145,7 @@ class DrawRule:
     labels: LabelSet
 
     def allowed(self, key: tuple[str, ...]) -> bool:
-        return not any(self.labels.are_confusable(a, b) for a, b in itertools.combinations(key, 2))
+        return never_confused(self.labels, key)
 
 
 #: independent draws tried before a draw takes any drawable set (only when prompts.jsonl lacks most sets)
@@ -157,7 +156,8 @@ def _drawable(pool: PromptPool, draw: DrawRule, active: list[str]) -> tuple[list
     """The label sets made only of ``active`` labels (allowed, with prompts), and the active labels
     that some such set holds (a label whose every set holds a finished label cannot be drawn)."""
     while True:
-        keys = [key for key in pool.sets if set(key) <= set(active) and draw.allowed(key)]
+        names = set(active)
+        keys = [key for key in pool.sets if names.issuperset(key) and draw.allowed(key)]
         covered = [name for name in active if any(name in key for key in keys)]
         if covered == active:
             return active, keys
