@@ -13,7 +13,7 @@ from tailorgen.registry.roles import Generator
 
 __all__ = ["NEGATIVE_PROMPT", "SCHEDULERS", "DiffusersGenerator", "register_generators"]
 
-#: The fixed negative prompt of the method (METHOD.md step 3); its tail is our reconstruction.
+#: The fixed negative prompt of the method (docs/method.md, step 3); its tail is our reconstruction.
 NEGATIVE_PROMPT = (
     "watermark, text, deformed, blurry, low quality, worst quality, jpeg artifacts, cropped, "
     "out of frame, duplicate, mutated, disfigured, bad anatomy, bad proportions, ugly"
