@@ -129,22 +129,21 @@ class OpenAIChatWriter(PromptWriter):
             connections=options.concurrency,
         )
         replies: list[list[str]] = [[] for _ in requests]
-        with (
-            client,
-            ThreadPoolExecutor(options.concurrency, thread_name_prefix="openai-writer") as pool,
-            progress(total=len(requests), desc="openai", unit="set", leave=False) as bar,
-        ):
-            futures = {
-                pool.submit(client.complete, request_body(options, request)): index
-                for index, request in enumerate(requests)
-            }
-            try:
+        pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="openai-writer")
+        try:
+            with progress(total=len(requests), desc="openai", unit="set", leave=False) as bar:
+                futures = {
+                    pool.submit(client.complete, request_body(options, request)): index
+                    for index, request in enumerate(requests)
+                }
                 for future in as_completed(futures):
                     replies[futures[future]] = [future.result()]
                     bar.update(1)
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)  # one request failed for good: stop the rest
-                raise
+        finally:
+            # after a failure (or Ctrl-C) the queued requests are dropped; a closed client makes any
+            # retry of the ones in flight fail at once
+            pool.shutdown(wait=False, cancel_futures=True)
+            client.close()
         return replies
 
 

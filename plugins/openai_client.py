@@ -52,12 +52,6 @@ class ChatClient:
     def close(self) -> None:
         self._http.close()
 
-    def __enter__(self) -> ChatClient:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _masked(self, text: str) -> str:
         return text.replace(self._key, "***") if self._key else text
 
