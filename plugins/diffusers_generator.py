@@ -13,7 +13,7 @@ from tailorgen.registry.roles import Generator
 
 __all__ = ["NEGATIVE_PROMPT", "SCHEDULERS", "DiffusersGenerator", "register_generators"]
 
-#: The fixed negative prompt of the method, verbatim from the reference code.
+#: The fixed negative prompt of the method, verbatim from the reference code (docs/method.md, step 3).
 NEGATIVE_PROMPT = (
     "watermark, text, poorly-drawn-eyes, poorly-drawn-fingers, bad-anatomy, ugly, extra fingers, "
     "extra limbs, missing fingers, missing limbs, deformed, mutated hands and fingers"

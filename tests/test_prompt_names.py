@@ -75,10 +75,16 @@ def test_request_prompt_names_default_to_the_labels() -> None:
         PromptRequest("cat", ("cat",), prompt_names=("a", "b"))
 
 
-def test_hf_chat_and_template_write_the_prompt_names() -> None:
-    from tailorgen.plugins.hf_chat import HFChatOptions, instruction_for
+def test_chat_dialogs_and_template_write_the_prompt_names() -> None:
+    from tailorgen.plugins.hf_chat import HFChatOptions
+    from tailorgen.prompting.dialog import chat_messages, instruction_for
 
     request = PromptRequest("keyboard", ("keyboard",), 4, prompt_names=("computer keyboard",))
     assert "contains computer keyboard" in instruction_for(HFChatOptions(), request)
+    painter = chat_messages(HFChatOptions(), request)
+    assert (
+        'Now, I give keywords "a computer keyboard", please generate 4 different phrases'
+        in painter[-1]["content"]
+    )
     texts = create_prompt_writer("template").write([request])[0]
     assert all("computer keyboard" in text for text in texts)

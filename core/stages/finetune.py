@@ -31,7 +31,7 @@ _RESUMABLE_CHANGES = {"steps", "checkpoint_every", "keep_checkpoints", "max_cons
 
 
 class Settings(BaseModel):
-    """``[finetune]``: METHOD.md step 5 defaults (COCO: 4000 steps; NUS-WIDE: 26000)."""
+    """``[finetune]``: docs/method.md step 5 defaults (COCO: 4000 steps; NUS-WIDE: 26000)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -28,7 +28,7 @@ _RESUMABLE_CHANGES = {"num_workers", "keep_checkpoints", "val_batch_size", "text
 
 
 class Settings(BaseModel):
-    """``[train]``: METHOD.md step 6 defaults (COCO: batch 32, lr_context 0.002; NUS-WIDE: 96, 0.0005)."""
+    """``[train]``: docs/method.md step 6 defaults (COCO: batch 32, lr_context 0.002; NUS-WIDE: 96, 0.0005)."""
 
     model_config = ConfigDict(extra="forbid")
 
