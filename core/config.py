@@ -1,8 +1,10 @@
-"""Run configuration: one TOML file, overridable by ``TAILORGEN_*`` env vars and ``--set key=value``.
+"""Run configuration: one TOML file (or a dict), overridable by ``TAILORGEN_*`` env vars and ``--set key=value``.
 
 Precedence (highest first): ``--set`` overrides, environment (``TAILORGEN_GENERATE__QUOTA=5``; nested
-keys joined with ``__``), the TOML file. ``${VAR}`` in string values expands from the environment
-(``${CONFIG_DIR}`` is the config file's folder).
+keys joined with ``__``), the TOML file. The CLI reads the environment; a config loaded from Python
+reads it only with ``load_config(..., env=True)``, so a library call does not change with the shell.
+``${VAR}`` in string values expands from the environment (``${CONFIG_DIR}`` is the config file's
+folder), since the file asks for it by name.
 """
 
 from __future__ import annotations
@@ -11,27 +13,42 @@ import os
 import re
 import string
 import tomllib
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from tailorgen.devices import DEFAULT_DEVICE
 from tailorgen.errors import ConfigError
+from tailorgen.suggest import did_you_mean
 
 __all__ = [
     "STAGE_ORDER",
     "PluginSpec",
     "RunConfig",
     "RunSection",
+    "as_run_config",
     "dump_toml",
     "load_config",
     "parse_overrides",
+    "unknown_stages_error",
 ]
 
 STAGE_ORDER: tuple[str, ...] = ("prompts", "finetune", "generate", "train", "evaluate", "export", "publish")
 
+
+def unknown_stages_error(unknown: list[str], where: str = "") -> ConfigError:
+    """``unknown stage(s) trian; did you mean 'train'?`` (the hint lists every stage)."""
+    suggestion = did_you_mean(unknown[0], STAGE_ORDER) if len(unknown) == 1 else ""
+    return ConfigError(
+        f"{where}unknown stage(s) {', '.join(unknown)}{suggestion}", f"stages are: {', '.join(STAGE_ORDER)}"
+    )
+
+
 _file_values: ContextVar[dict[str, Any]] = ContextVar("tailorgen_config_file_values")
+_read_env: ContextVar[bool] = ContextVar("tailorgen_config_read_env", default=False)
 
 
 class RunSection(BaseModel):
@@ -44,7 +61,7 @@ class RunSection(BaseModel):
     seed: int = 0
     # publish is opt-in: it needs a repo id, a token and the network
     stages: list[str] = Field(default_factory=lambda: [s for s in STAGE_ORDER if s != "publish"])
-    device: str = "auto"
+    device: str = DEFAULT_DEVICE
 
 
 class PluginSpec(BaseModel):
@@ -94,7 +111,9 @@ class RunConfig(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, _FileSource(settings_cls)
+        if _read_env.get():
+            return init_settings, env_settings, _FileSource(settings_cls)
+        return init_settings, _FileSource(settings_cls)
 
     # filled in by load_config
     _path: Path | None = None
@@ -156,7 +175,7 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _allowed_at(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+def _allowed_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     fields = model.model_fields
     for part in loc[:-1]:
         field = fields.get(str(part))
@@ -165,9 +184,9 @@ def _allowed_at(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
             a for a in getattr(ann, "__args__", (ann,)) if isinstance(a, type) and issubclass(a, BaseModel)
         ]
         if not inner:
-            return ""
+            return []
         fields = inner[0].model_fields
-    return ", ".join(fields)
+    return list(fields)
 
 
 def _describe(
@@ -181,41 +200,65 @@ def _describe(
         msg = err["msg"]
         if "input" in err and err["type"] not in {"missing", "extra_forbidden"}:
             msg += f" (got {err['input']!r})"
-        problems.append(f"{key}: {msg}")
         if err["type"] == "extra_forbidden":
             allowed = _allowed_at(model, loc)
+            msg += did_you_mean(str(loc[-1]), allowed)
             if allowed:
                 hints.append(
-                    f"allowed keys{' under ' + '.'.join(map(str, (prefix, *loc[:-1]))).strip('.') if len(loc) > 1 or prefix else ''}: {allowed}"
+                    f"allowed keys{' under ' + '.'.join(map(str, (prefix, *loc[:-1]))).strip('.') if len(loc) > 1 or prefix else ''}: {', '.join(allowed)}"
                 )
+        problems.append(f"{key}: {msg}")
     return f"{where}: {'; '.join(problems)}", "; ".join(hints) or "fix the value in the file, env or --set"
 
 
-def load_config(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> RunConfig:
-    """Read, expand and validate a run config (plugin options are validated by the stages)."""
-    config_path = Path(path)
+def _read_toml(config_path: Path) -> dict[str, Any]:
     if not config_path.is_file():
         raise ConfigError(f"config file {config_path} not found", "pass the path of a .toml run config")
     try:
-        data = tomllib.loads(config_path.read_text())
+        return tomllib.loads(config_path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"config {config_path} is not valid TOML: {exc}") from None
-    env = {**os.environ, "CONFIG_DIR": str(config_path.resolve().parent)}
-    token = _file_values.set(_expand(data, env))
+
+
+def load_config(
+    source: str | os.PathLike[str] | Mapping[str, Any],
+    overrides: Sequence[str] | Mapping[str, Any] = (),
+    *,
+    env: bool = False,
+) -> RunConfig:
+    """Read, expand and validate a run config (plugin options are validated by the stages).
+
+    ``source``: a TOML file's path, or the same content as a dict. ``overrides``: ``--set`` strings
+    (``["generate.quota=5"]``) or a nested dict (``{"generate": {"quota": 5}}``). ``env``: also read
+    ``TAILORGEN_*`` variables (the CLI does; a Python caller asks for it).
+    """
+    if isinstance(source, Mapping):
+        config_path, data = None, dict(source)
+        where, config_dir = "config", Path.cwd()
+    else:
+        config_path = Path(source)
+        data = _read_toml(config_path)
+        where, config_dir = f"config {config_path}", config_path.resolve().parent
+    extra = dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides)
+    expanded = _expand(data, {**os.environ, "CONFIG_DIR": str(config_dir)})
+    file_token, env_token = _file_values.set(expanded), _read_env.set(env)
     try:
-        config = RunConfig(**parse_overrides(overrides))
+        config = RunConfig(**extra)
     except ValidationError as exc:
         raise ConfigError(*_describe(exc, config_path)) from None
     finally:
-        _file_values.reset(token)
+        _file_values.reset(file_token)
+        _read_env.reset(env_token)
     unknown = [s for s in config.run.stages if s not in STAGE_ORDER]
     if unknown:
-        raise ConfigError(
-            f"config {config_path}: run.stages: unknown stage(s) {', '.join(unknown)}",
-            f"stages are: {', '.join(STAGE_ORDER)}",
-        )
+        raise unknown_stages_error(unknown, f"{where}: run.stages: ")
     config._path = config_path
     return config
+
+
+def as_run_config(config: RunConfig | str | os.PathLike[str] | Mapping[str, Any]) -> RunConfig:
+    """``config`` itself, or the config loaded from the path or dict given."""
+    return config if isinstance(config, RunConfig) else load_config(config)
 
 
 def dump_toml(config: RunConfig) -> str:

@@ -28,6 +28,8 @@ class RunContext:
     run_dir: Path
     registry: Registry = field(default_factory=get_registry)
     label_set: LabelSet | None = None
+    #: the stages this invocation runs, in order (a plan uses it to say what an earlier one writes)
+    stages: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.label_set is None:

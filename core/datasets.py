@@ -8,6 +8,7 @@ the data, a boolean matrix); :class:`ImageDataset.load` turns that into a
 from __future__ import annotations
 
 import abc
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.errors import TailorgenError
-from tailorgen.progress import echo, progress
+from tailorgen.progress import progress
 from tailorgen.registry.roles import Dataset
 from tailorgen.split_slices import parse_split, slice_rows
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
     from tailorgen.labels import LabelSet
 
 __all__ = ["ImageDataset", "ImageDatasetOptions", "RawLabels", "require_file"]
+
+logger = logging.getLogger(__name__)
 
 
 class ImageDatasetOptions(BaseModel):
@@ -59,6 +62,13 @@ class RawLabels:
     names: list[str]
     matrix: np.ndarray
     source: str  # what was read, for messages (e.g. the annotation file)
+
+    def take(self, rows: slice | np.ndarray, note: str) -> RawLabels:
+        """The rows ``rows`` (a slice or an index array) only; ``note`` says which, in the source."""
+        indices = range(len(self.paths))[rows] if isinstance(rows, slice) else rows.tolist()
+        return RawLabels(
+            [self.paths[i] for i in indices], self.names, self.matrix[rows], f"{self.source} {note}"
+        )
 
 
 def require_file(path: Path, what: str) -> Path:
@@ -98,21 +108,22 @@ class ImageDataset(Dataset):
         name, bounds = parse_split(self.options.split_names.get(split, split))
         raw = self.read(name, label_set)
         if bounds is not None:  # a slice of the split, in file order
-            rows = slice_rows(bounds, len(raw.paths))
-            raw = RawLabels(
-                raw.paths[rows],
-                raw.names,
-                raw.matrix[rows],
-                f"{raw.source} [{bounds[0] or ''}:{bounds[1] or ''}]",
-            )
+            raw = raw.take(slice_rows(bounds, len(raw.paths)), f"[{bounds[0] or ''}:{bounds[1] or ''}]")
+        raw = self.select(split, raw, label_names, label_set)
         targets = _targets(raw, label_names, label_set, set(self.options.ignore_labels))
         keep, skipped = self._check_images(raw.paths, f"{self.name} {split}")
         paths = [raw.paths[i] for i in keep]
-        echo(
+        logger.info(
             f"{self.name} {split}: {len(paths)} images, {len(label_names)} labels"
             + (f", {len(skipped)} bad images skipped" if skipped else "")
         )
         return LabeledImages(paths, torch.from_numpy(targets[keep]), label_names, skipped)
+
+    def select(
+        self, split: str, raw: RawLabels, label_names: list[str], label_set: LabelSet | None
+    ) -> RawLabels:
+        """The images of ``split`` a plugin keeps (after slicing); all of them unless overridden."""
+        return raw
 
     def _check_images(self, paths: list[Path], what: str) -> tuple[np.ndarray, list[tuple[Path, str]]]:
         opts = self.options

@@ -10,7 +10,10 @@ from tailorgen.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["DTYPE_NAMES", "resolve_device", "resolve_dtype"]
+__all__ = ["DEFAULT_DEVICE", "DTYPE_NAMES", "resolve_device", "resolve_dtype"]
+
+#: the device every entry point (the CLI, ``load_predictor``, ``run.device``) uses unless told
+DEFAULT_DEVICE = "auto"
 
 DTYPE_NAMES: dict[str, str] = {
     "float32": "float32",
@@ -23,7 +26,7 @@ DTYPE_NAMES: dict[str, str] = {
 }
 
 
-def resolve_device(name: str = "auto") -> torch.device:
+def resolve_device(name: str = DEFAULT_DEVICE) -> torch.device:
     """``auto``: this process's GPU (``LOCAL_RANK`` under torchrun), else MPS, else CPU.
 
     A bare ``cuda`` also picks the process's own GPU, so one config works for 1 or N processes.

@@ -1,4 +1,4 @@
-"""Which process am I: rank, world size and barriers, the same under torchrun or alone.
+"""Which process am I: rank, world size, barriers and small collectives, the same under torchrun or alone.
 
 Under ``torchrun`` accelerate's ``PartialState`` joins the process group; on a machine without CUDA
 it needs ``cpu=True``, or every process believes it is alone and does all the work (NOTES.md).
@@ -33,6 +33,35 @@ class Processes:
     def mine(self, n: int) -> list[int]:
         """Indices ``0..n-1`` this process owns (round-robin: balanced and independent of timing)."""
         return list(range(self.rank, n, self.world))
+
+    def gather(self, value: Any) -> list[Any]:
+        """Every process's ``value`` (picklable), in rank order, on every process."""
+        if self.world == 1:
+            return [value]
+        import torch.distributed as dist
+
+        out: list[Any] = [None] * self.world
+        dist.all_gather_object(out, value)
+        return out
+
+    def broadcast(self, value: Any) -> Any:
+        """The main process's ``value`` (picklable) on every process."""
+        if self.world == 1:
+            return value
+        import torch.distributed as dist
+
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def sum_(self, tensors: list[Any]) -> None:
+        """Sum each tensor over all processes, in place (they must live on this process's device)."""
+        if self.world == 1:
+            return
+        import torch.distributed as dist
+
+        for work in [dist.all_reduce(t, op=dist.ReduceOp.SUM, async_op=True) for t in tensors]:
+            work.wait()
 
 
 def processes() -> Processes:

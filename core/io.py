@@ -17,6 +17,7 @@ __all__ = [
     "atomic_write_json",
     "atomic_write_text",
     "read_jsonl",
+    "read_jsonl_from",
 ]
 
 
@@ -76,12 +77,15 @@ def append_jsonl(path: str | Path, records: list[dict[str, Any]]) -> None:
         os.fsync(fh.fileno())
 
 
-def read_jsonl(path: str | Path, *, repair: bool = False) -> list[dict[str, Any]]:
-    """Read JSON lines; a torn last line (from a killed writer) is ignored, or cut off with ``repair``."""
+def read_jsonl_from(path: str | Path, offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The whole JSON lines after byte ``offset``, and the offset after the last of them (a torn or
+    unfinished last line is left for a later read)."""
     target = Path(path)
     if not target.exists():
-        return []
-    raw = target.read_bytes()
+        return [], offset
+    with target.open("rb") as fh:
+        fh.seek(offset)
+        raw = fh.read()
     records: list[dict[str, Any]] = []
     good = 0
     for line in raw.splitlines(keepends=True):
@@ -92,7 +96,14 @@ def read_jsonl(path: str | Path, *, repair: bool = False) -> list[dict[str, Any]
         except json.JSONDecodeError:
             break
         good += len(line)
-    if repair and good != len(raw):
+    return records, offset + good
+
+
+def read_jsonl(path: str | Path, *, repair: bool = False) -> list[dict[str, Any]]:
+    """Read JSON lines; a torn last line (from a killed writer) is ignored, or cut off with ``repair``."""
+    records, good = read_jsonl_from(path)
+    target = Path(path)
+    if repair and target.exists() and good != target.stat().st_size:
         with target.open("r+b") as fh:
             fh.truncate(good)
     return records

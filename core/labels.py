@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from tailorgen.errors import ConfigError
+from tailorgen.suggest import did_you_mean
 
 __all__ = ["Label", "LabelSet", "list_presets", "load_label_set"]
 
@@ -18,7 +19,8 @@ Split = Literal["seen", "unseen", "unused"]
 
 
 class Label(BaseModel):
-    """One label: its name, split, words that also count as it, and its parent labels."""
+    """One label: its name, split, words that also count as it, its parent labels, and the words a
+    prompt writer is given for it (``prompt_name``, e.g. "computer keyboard" for "keyboard")."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -26,6 +28,7 @@ class Label(BaseModel):
     split: Split = "unseen"
     synonyms: tuple[str, ...] = ()
     parents: tuple[str, ...] = ()
+    prompt_name: str | None = Field(None, min_length=1)
 
 
 class LabelSet(BaseModel):
@@ -88,6 +91,11 @@ class LabelSet(BaseModel):
             if label.name == name:
                 return label
         raise KeyError(name)
+
+    def prompt_names(self, names: Iterable[str]) -> tuple[str, ...]:
+        """What a prompt writer writes for each of ``names``: its ``prompt_name``, else the name."""
+        by_name = {label.name: label.prompt_name or label.name for label in self.labels}
+        return tuple(by_name[name] for name in names)
 
     def are_confusable(self, a: str, b: str) -> bool:
         return (a, b) in self.confusable or (b, a) in self.confusable
@@ -167,7 +175,7 @@ def load_label_set(spec: str | Path | dict[str, Any] | LabelSet) -> LabelSet:
     path = Path(text_spec)
     if not path.is_file():
         raise ConfigError(
-            f"label set {text_spec!r} is neither a preset nor a file",
+            f"label set {text_spec!r} is neither a preset nor a file{did_you_mean(text_spec, list_presets())}",
             f"presets: {', '.join(list_presets())}; files: .json, .toml or .txt",
         )
     try:

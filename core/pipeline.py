@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
+import logging
+import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from tailorgen.config import STAGE_ORDER, RunConfig, dump_toml
+from tailorgen.config import STAGE_ORDER, RunConfig, as_run_config, dump_toml, unknown_stages_error
 from tailorgen.context import RunContext
 from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_text
 from tailorgen.manifest import Manifest
-from tailorgen.progress import echo
 from tailorgen.stages import STAGES, load_stage
 
-__all__ = ["plan_pipeline", "run_pipeline"]
+__all__ = ["ConfigLike", "plan_pipeline", "run_pipeline"]
+
+logger = logging.getLogger(__name__)
 
 
-def _selected(config: RunConfig, stages: list[str] | None) -> list[str]:
-    wanted = stages if stages is not None else config.run.stages
+#: what ``run``/``plan`` accept as a config: a loaded one, a TOML path or the same content as a dict
+ConfigLike = RunConfig | str | os.PathLike[str] | Mapping[str, Any]
+
+
+def _selected(config: RunConfig, stages: Sequence[str] | str | None) -> list[str]:
+    if isinstance(stages, str):  # "prompts,generate", as --stages takes them
+        stages = [s.strip() for s in stages.split(",") if s.strip()]
+    wanted = list(stages) if stages is not None else config.run.stages
     unknown = [s for s in wanted if s not in STAGE_ORDER]
     if unknown:
-        raise TailorgenError(
-            f"unknown stage(s): {', '.join(unknown)}", f"stages are: {', '.join(STAGE_ORDER)}"
-        )
+        raise unknown_stages_error(unknown)
     return [s for s in STAGE_ORDER if s in wanted]
 
 
@@ -45,10 +53,18 @@ def _check_inputs(ctx: RunContext, modules: dict[str, Any]) -> None:
 
 
 def plan_pipeline(
-    config: RunConfig, stages: list[str] | None = None, out_dir: Path | None = None
+    config: ConfigLike,
+    stages: Sequence[str] | str | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """What a run would do, without loading any model."""
-    ctx = RunContext(config, Path(out_dir or config.run.out_dir))
+    """What a run would do, without loading any model (a dict per stage, as ``--dry-run`` prints).
+
+    ``config``: a :class:`RunConfig`, a TOML path or a dict (see ``load_config``); ``stages``: a list
+    or ``"a,b"`` (default ``run.stages``); ``out_dir``: the run directory (default ``run.out_dir``).
+    """
+    config = as_run_config(config)
+    selected = _selected(config, stages)
+    ctx = RunContext(config, Path(out_dir or config.run.out_dir), stages=tuple(selected))
     ctx.registry.check_strict()
     ctx.validate_plugins()
     plan: dict[str, Any] = {
@@ -57,7 +73,7 @@ def plan_pipeline(
         "labels": {"name": ctx.labels.name, "seen": len(ctx.labels.seen), "unseen": len(ctx.labels.unseen)},
         "stages": {},
     }
-    for name in _selected(config, stages):
+    for name in selected:
         if not STAGES[name].available:
             plan["stages"][name] = {"available": False}
             continue
@@ -67,13 +83,19 @@ def plan_pipeline(
 
 
 def run_pipeline(
-    config: RunConfig, stages: list[str] | None = None, out_dir: Path | None = None
+    config: ConfigLike,
+    stages: Sequence[str] | str | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Run the selected stages; each stage resumes from what the run directory already holds."""
-    ctx = RunContext(config, Path(out_dir or config.run.out_dir))
+    """Run the selected stages and return each one's summary (arguments as for ``plan_pipeline``).
+
+    Each stage resumes from what the run directory already holds.
+    """
+    config = as_run_config(config)
+    selected = _selected(config, stages)
+    ctx = RunContext(config, Path(out_dir or config.run.out_dir), stages=tuple(selected))
     ctx.registry.check_strict()
     ctx.validate_plugins()
-    selected = _selected(config, stages)
     missing = [s for s in selected if not STAGES[s].available]
     if missing:
         have = ", ".join(s for s in STAGE_ORDER if STAGES[s].available)
@@ -95,7 +117,7 @@ def run_pipeline(
     manifest = Manifest.open(ctx.run_dir, seed=ctx.seed, plugins=plugins)
     results: dict[str, Any] = {}
     for name, module in modules.items():
-        echo(f"[tailorgen] stage {name}")
+        logger.info(f"[tailorgen] stage {name}")
         manifest.stage(name, "running")
         try:
             results[name] = module.run(ctx) or {}
@@ -104,5 +126,6 @@ def run_pipeline(
             manifest.stage(name, status, error=str(exc) or type(exc).__name__)
             raise
         manifest.stage(name, "done", summary=results[name])
+        logger.debug(f"[tailorgen] stage {name} done: {results[name]}")
     manifest.finish()
     return results

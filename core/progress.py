@@ -1,4 +1,7 @@
-"""Progress bars on stderr (tqdm), silenced by ``--quiet`` or ``TAILORGEN_QUIET=1``."""
+"""Progress bars on stderr (tqdm), silenced by ``--quiet`` or ``TAILORGEN_QUIET=1``.
+
+Status lines and warnings are log records of the ``tailorgen`` logger (``tailorgen.log``).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
-__all__ = ["echo", "is_quiet", "progress", "set_quiet", "warn"]
+__all__ = ["is_quiet", "progress", "set_quiet"]
 
 _quiet = os.environ.get("TAILORGEN_QUIET", "") in {"1", "true"}
 
@@ -28,14 +31,3 @@ def progress(
 ) -> Any:
     """A tqdm bar on stderr; ``disable`` when quiet."""
     return tqdm(iterable, total=total, desc=desc, file=sys.stderr, disable=_quiet, dynamic_ncols=True, **kw)
-
-
-def warn(message: str) -> None:
-    """A warning line on stderr, shown even when quiet (it asks the user to act)."""
-    print(f"warning: {message}", file=sys.stderr, flush=True)
-
-
-def echo(message: str) -> None:
-    """A status line on stderr (stdout stays for machine-readable output)."""
-    if not _quiet:
-        print(message, file=sys.stderr, flush=True)

@@ -1,7 +1,7 @@
 """CLIP scores, the grouping softmax and the acceptance rules of the synthetic-image filter.
 
 ``u`` are CLIP logits ``100 * cos`` (B, C) against C label names; ``targets`` (B, C) marks each
-image's target label set Y (the rest of the columns are its non-targets N). See METHOD.md step 4.
+image's target label set Y (the rest of the columns are its non-targets N). See docs/method.md, step 4.
 """
 
 from __future__ import annotations

@@ -2,12 +2,16 @@
 
 Categories are mapped to label names through the label set's ``external_ids`` (COCO category ids,
 as in the ``coco-48-17`` preset) when it has them, else by category name.
+
+The ``train`` split keeps, by default, only images with at least one seen-label annotation, as the
+reference trains on the images of its seen-only annotation file (``train_images``).
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -18,6 +22,8 @@ from tailorgen.registry import hookimpl
 
 __all__ = ["CocoDataset", "CocoOptions"]
 
+logger = logging.getLogger(__name__)
+
 
 class CocoOptions(ImageDatasetOptions):
     annotations: str = Field(
@@ -25,6 +31,13 @@ class CocoOptions(ImageDatasetOptions):
         description="Instances JSON; {split} is the split's file name.",
     )
     images: str = Field(default="images", description="Image folder (may use {split}, e.g. '{split}').")
+    train_images: Literal["with-seen", "seen-only", "all"] = Field(
+        default="with-seen",
+        description="Images of the train split: 'with-seen' (the reference) keeps those with at least "
+        "one seen-label annotation; 'seen-only' also drops those with an unseen-label annotation; "
+        "'all' keeps every image. Seen/unseen come from the label set (without one: the requested "
+        "labels are seen, every other label unseen).",
+    )
 
 
 class CocoDataset(ImageDataset):
@@ -56,6 +69,22 @@ class CocoDataset(ImageDataset):
         return RawLabels(
             [folder / f for f in files], _label_names(cat_ids, cat_names, label_set), matrix, str(path)
         )
+
+    def select(
+        self, split: str, raw: RawLabels, label_names: list[str], label_set: LabelSet | None
+    ) -> RawLabels:
+        rule = self.options.train_images
+        if split != "train" or rule == "all":
+            return raw
+        seen = set(label_set.seen if label_set is not None else label_names)
+        unseen = set(label_set.unseen) if label_set is not None else set(raw.names) - seen
+        keep = raw.matrix[:, [name in seen for name in raw.names]].any(axis=1)
+        if rule == "seen-only":
+            keep &= ~raw.matrix[:, [name in unseen for name in raw.names]].any(axis=1)
+        logger.info(
+            "%s train: %d of %d images kept (train_images = %r)", self.name, keep.sum(), len(keep), rule
+        )
+        return raw.take(np.flatnonzero(keep), f"(train_images = {rule!r})")
 
 
 def _lookup(keys: np.ndarray, queries: np.ndarray, message: str) -> np.ndarray:

@@ -13,10 +13,10 @@ from tailorgen.registry.roles import Generator
 
 __all__ = ["NEGATIVE_PROMPT", "SCHEDULERS", "DiffusersGenerator", "register_generators"]
 
-#: The fixed negative prompt of the method (METHOD.md step 3); its tail is our reconstruction.
+#: The fixed negative prompt of the method, verbatim from the reference code (docs/method.md, step 3).
 NEGATIVE_PROMPT = (
-    "watermark, text, deformed, blurry, low quality, worst quality, jpeg artifacts, cropped, "
-    "out of frame, duplicate, mutated, disfigured, bad anatomy, bad proportions, ugly"
+    "watermark, text, poorly-drawn-eyes, poorly-drawn-fingers, bad-anatomy, ugly, extra fingers, "
+    "extra limbs, missing fingers, missing limbs, deformed, mutated hands and fingers"
 )
 
 #: Short scheduler names; any diffusers scheduler class name (``"DDIMScheduler"``) works as well.

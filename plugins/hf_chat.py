@@ -9,38 +9,24 @@ resumed bfloat16 run is complete and duplicate-free but not always byte-identica
 
 from __future__ import annotations
 
-import string
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 from tailorgen.errors import TailorgenError
 from tailorgen.progress import progress
+from tailorgen.prompting.dialog import DEFAULT_INSTRUCTION, ChatDialogOptions, chat_messages
 from tailorgen.prompting.request import PromptRequest
 from tailorgen.registry import hookimpl
 from tailorgen.registry.roles import PromptWriter
 
 __all__ = ["DEFAULT_INSTRUCTION", "HFChatOptions", "HFChatWriter"]
 
-#: the paper's instruction (Llama-2-7b-chat); fields: count, labels, label_list, min_words
-DEFAULT_INSTRUCTION = (
-    "Write {count} different one-phrase descriptions of a scene that contains {labels}. "
-    "Every description must mention {label_list}, be one phrase of at least {min_words} words, "
-    "and describe a different scene. Write one description per line."
-)
-_FIELDS = {"count", "labels", "label_list", "min_words"}
 
-
-class HFChatOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class HFChatOptions(ChatDialogOptions):
+    """The dialog and sampling (shared with every chat-LM writer) plus where and how the model runs."""
 
     model: str = Field("meta-llama/Llama-2-7b-chat-hf", description="Hub id or local directory of a chat LM.")
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit) to pin.")
-    instruction: str = Field(
-        DEFAULT_INSTRUCTION, description=f"User message template; fields: {', '.join(sorted(_FIELDS))}."
-    )
-    system_prompt: str | None = Field(None, description="Optional system message.")
-    temperature: float = Field(0.6, gt=0, description="Sampling temperature (paper: 0.6).")
-    top_p: float = Field(0.9, gt=0, le=1, description="Nucleus sampling top-p (paper: 0.9).")
     max_new_tokens: int = Field(512, ge=1, description="Most tokens generated per reply.")
     batch_size: int = Field(8, ge=1, description="Label sets generated together.")
     device: str = Field("auto", description="'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...")
@@ -49,32 +35,6 @@ class HFChatOptions(BaseModel):
     )
     trust_remote_code: bool = Field(
         False, description="Run code shipped with the model (only if you trust it)."
-    )
-
-    @field_validator("instruction")
-    @classmethod
-    def _known_fields(cls, value: str) -> str:
-        try:
-            used = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
-        except ValueError as exc:
-            raise ValueError(
-                f"instruction is not a valid template: {exc} (write literal braces as {{{{ }}}})"
-            ) from None
-        unknown = used - _FIELDS
-        if unknown:
-            raise ValueError(f"instruction uses unknown field(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
-        return value
-
-
-def instruction_for(options: HFChatOptions, request: PromptRequest) -> str:
-    """The user message for one request (two labels are joined with "next to", as in the paper)."""
-    return options.instruction.format(
-        count=request.count,
-        labels=" next to ".join(request.labels),
-        label_list=", ".join(request.labels[:-1]) + " and " + request.labels[-1]
-        if len(request.labels) > 1
-        else request.labels[0],
-        min_words=request.min_words,
     )
 
 
@@ -115,9 +75,7 @@ class HFChatWriter(PromptWriter):
         return replies
 
     def _chat(self, tokenizer: Any, request: PromptRequest) -> str:
-        messages = [{"role": "user", "content": instruction_for(self.options, request)}]
-        if self.options.system_prompt:
-            messages.insert(0, {"role": "system", "content": self.options.system_prompt})
+        messages = chat_messages(self.options, request)
         if not getattr(tokenizer, "chat_template", None):
             raise TailorgenError(
                 f"model {self.options.model!r} has no chat template",

@@ -101,9 +101,10 @@ class TemplateWriter(PromptWriter):
         return [self.compose(request) for request in requests]
 
     def compose(self, request: PromptRequest) -> list[str]:
-        """``count * oversample`` prompts for one request, depending only on its seed and labels."""
+        """``count * oversample`` prompts for one request, depending only on its seed and prompt names."""
         rng = random.Random(request.seed)
-        return [self._prompt(rng, request.labels) for _ in range(request.count * self.options.oversample)]
+        names = request.prompt_names
+        return [self._prompt(rng, names) for _ in range(request.count * self.options.oversample)]
 
     def _noun_phrase(self, rng: random.Random, label: str) -> str:
         phrase = label

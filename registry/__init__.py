@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 from types import ModuleType
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from tailorgen.errors import PluginError
+from tailorgen.registry.commands import PluginCommand
 from tailorgen.registry.hookspecs import ROLE_HOOKS, hookimpl
 from tailorgen.registry.manager import ENTRY_POINT_GROUP, LoadError, PluginEntry, PluginSource
 from tailorgen.registry.roles import ROLE_BASES, PluginBase
+from tailorgen.suggest import did_you_mean
 
 __all__ = [
     "ENTRY_POINT_GROUP",
     "ROLES",
     "LoadError",
+    "PluginCommand",
     "PluginEntry",
     "PluginSource",
     "Registry",
@@ -48,12 +52,15 @@ __all__ = [
 ROLES: tuple[str, ...] = tuple(ROLE_HOOKS)
 
 
-def format_validation_error(exc: ValidationError, prefix: str = "") -> str:
-    """One line per problem: ``key: message`` (the key dotted, ``prefix`` in front)."""
+def format_validation_error(exc: ValidationError, prefix: str = "", allowed: Iterable[str] = ()) -> str:
+    """One line per problem: ``key: message`` (the key dotted, ``prefix`` in front); an unknown
+    top-level key gets the closest of ``allowed`` as a suggestion."""
     parts = []
     for err in exc.errors():
         key = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
-        parts.append(f"{key or '<root>'}: {err['msg']}")
+        unknown_key = err["type"] == "extra_forbidden" and len(err["loc"]) == 1
+        suggestion = did_you_mean(str(err["loc"][0]), allowed) if unknown_key else ""
+        parts.append(f"{key or '<root>'}: {err['msg']}{suggestion}")
     return "; ".join(parts)
 
 
@@ -68,6 +75,20 @@ class Registry:
         self.duplicates = found.duplicates
         self.errors: list[LoadError] = found.errors
         self.sources: list[PluginSource] = found.sources
+        self._plugin_manager, self._by_plugin = found.plugin_manager, found.by_plugin
+        self._commands: dict[str, PluginCommand] | None = None
+
+    def commands(self, reserved: Iterable[str] = ()) -> dict[str, PluginCommand]:
+        """CLI commands the plugins add (``register_commands``), run once; ``reserved``: built-in names.
+
+        A hook that fails or a name clash is recorded in :attr:`errors` like any load error.
+        """
+        if self._commands is None:
+            from tailorgen.registry.commands import collect_commands
+
+            self._commands, errors = collect_commands(self._plugin_manager, self._by_plugin, reserved)
+            self.errors.extend(errors)
+        return self._commands
 
     def check_strict(self) -> None:
         """Raise if any plugin failed while ``TAILORGEN_STRICT_PLUGINS=1`` is set."""
@@ -93,7 +114,7 @@ class Registry:
             available = ", ".join(sorted(table)) or "none"
             broken = "".join(f"; plugin {e.source.plugin!r} failed to load: {e.error}" for e in self.errors)
             raise PluginError(
-                f"unknown {role} {name!r}; available: {available}{broken}",
+                f"unknown {role} {name!r}; available: {available}{did_you_mean(name, table)}{broken}",
                 "check the spelling or install a plugin that provides it (`tailorgen plugins`)",
             )
         return table[name]
@@ -105,7 +126,7 @@ class Registry:
 
 def _check_role(role: str) -> None:
     if role not in ROLE_BASES:
-        raise PluginError(f"unknown role {role!r}; roles are: {', '.join(ROLES)}")
+        raise PluginError(f"unknown role {role!r}{did_you_mean(role, ROLES)}; roles are: {', '.join(ROLES)}")
 
 
 def validate_options(entry: PluginEntry, options: dict[str, Any] | BaseModel | None) -> BaseModel:
@@ -116,10 +137,10 @@ def validate_options(entry: PluginEntry, options: dict[str, Any] | BaseModel | N
     try:
         return entry.cls.Options.model_validate(data)
     except ValidationError as exc:
-        allowed = ", ".join(entry.cls.Options.model_fields) or "none"
+        fields = list(entry.cls.Options.model_fields)
         raise PluginError(
-            f"invalid options for {entry.role} {entry.name!r}: {format_validation_error(exc)}",
-            f"allowed options: {allowed}",
+            f"invalid options for {entry.role} {entry.name!r}: {format_validation_error(exc, allowed=fields)}",
+            f"allowed options: {', '.join(fields) or 'none'}",
         ) from None
 
 

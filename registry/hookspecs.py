@@ -11,6 +11,7 @@ __all__ = [
     "ROLE_HOOKS",
     "hookimpl",
     "hookspec",
+    "register_commands",
     "register_datasets",
     "register_discriminators",
     "register_exporters",
@@ -53,6 +54,15 @@ def register_datasets(register: Register) -> None:
 @hookspec
 def register_exporters(register: Register) -> None:
     """Register exporters (ONNX, TensorRT, ...) for trained classifiers."""
+
+
+@hookspec
+def register_commands(cli: Any) -> None:
+    """Add CLI subcommands: ``@cli.command()`` on ``cli``, a ``click.Group`` (as in simonw/llm).
+
+    The commands become ``tailorgen NAME``; a name a built-in command or another plugin already uses
+    is rejected (a load error, fatal under ``TAILORGEN_STRICT_PLUGINS=1``).
+    """
 
 
 #: role name -> hook name; the order is the order ``tailorgen plugins`` prints.

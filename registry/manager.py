@@ -62,6 +62,9 @@ class Discovery:
     duplicates: dict[tuple[str, str], list[PluginSource]] = field(default_factory=dict)
     errors: list[LoadError] = field(default_factory=list)
     sources: list[PluginSource] = field(default_factory=list)
+    #: the loaded plugins' hooks, kept for hooks run on demand (``register_commands``)
+    plugin_manager: pluggy.PluginManager | None = None
+    by_plugin: dict[str, PluginSource] = field(default_factory=dict)
 
 
 def _env_set(name: str) -> set[str] | None:
@@ -154,4 +157,5 @@ def discover(extra_plugins: list[ModuleType | Any] | None = None) -> Discovery:
         by_plugin[name] = source
         _register_module(pm, module, source, found)
     _collect(pm, found, by_plugin)
+    found.plugin_manager, found.by_plugin = pm, by_plugin
     return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata as md
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any
 import pytest
 from tailorgen.registry import ENTRY_POINT_GROUP
 from tailorgen.testing import conformance
+from tailorgen.testing.openai_server import OpenAIServer
 from tailorgen.testing.role_checks import CheckInputs
 from tailorgen.testing.tiny_layouts import tiny_imagefolder, tiny_nus_wide
 
@@ -20,6 +22,7 @@ Models = dict[str, Path]
 REFERENCE_OPTIONS: dict[str, Callable[[Models, Path], dict[str, Any]]] = {
     "hf-chat": lambda m, _: {"model": str(m["lm"]), "max_new_tokens": 12, "device": "cpu", "batch_size": 2},
     "file": lambda m, tmp: {"path": str(_prompt_file(tmp))},
+    "openai": lambda m, _: {"base_url": _loopback_chat_server().url},
     "diffusers": lambda m, _: {
         "model": str(m["sd"]),
         "num_inference_steps": 2,
@@ -46,6 +49,12 @@ def _needs_tensorrt() -> bool:
 
 #: entries whose outputs need hardware this machine may lack (their registration is still checked)
 REGISTRATION_ONLY: dict[str, Callable[[], bool]] = {"tensorrt": _needs_tensorrt}
+
+
+@functools.cache
+def _loopback_chat_server() -> OpenAIServer:
+    """One loopback chat server for the session (a daemon thread: it ends with the test process)."""
+    return OpenAIServer().start()
 
 
 def _prompt_file(tmp: Path) -> Path:

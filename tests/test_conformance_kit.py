@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.registry import hookimpl
-from tailorgen.registry.roles import Dataset, Discriminator, FusionHead, Generator, PromptWriter
+from tailorgen.registry.roles import ROLE_BASES, Dataset, Discriminator, FusionHead, Generator, PromptWriter
 from tailorgen.testing.conformance import (
     ConformanceError,
     check_entry,
@@ -225,8 +225,37 @@ def test_dataset_dropping_unknown_labels_is_caught(demo_models: dict[str, Path],
 def test_broken_outputs_are_caught(
     cls: type, message: str, demo_models: dict[str, Path], tmp_path: Path
 ) -> None:
-    with pytest.raises(ConformanceError, match=message):
+    with pytest.raises(ConformanceError, match=message) as raised:
         check_plugin(_module(cls), demo_models, tmp_path, lazy_imports=False)
+    role = next(role for role, base in ROLE_BASES.items() if issubclass(cls, base))
+    # the failure names the entry and the plugin it came from
+    assert str(raised.value).startswith(f"{role} {cls.name!r} (plugin 'fake_plugin'): ")
+
+
+class CrashingWriter(GoodWriter):
+    name: ClassVar[str] = "crashing"
+
+    def write(self, requests: list[Any]) -> list[list[str]]:
+        raise KeyError("labels")
+
+
+def test_a_command_clashing_with_a_builtin_is_caught() -> None:
+    module = types.ModuleType("commands_plugin")
+
+    def register_commands(cli: Any) -> None:
+        @cli.command()
+        def predict() -> None:
+            """shadows the built-in predict"""
+
+    module.register_commands = hookimpl(register_commands)  # type: ignore[attr-defined]
+    with pytest.raises(ConformanceError, match="command 'predict' is already a built-in command"):
+        check_registration(module)
+
+
+def test_a_crash_inside_a_check_names_the_entry(demo_models: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(ConformanceError) as raised:
+        check_plugin(_module(CrashingWriter), demo_models, tmp_path, lazy_imports=False)
+    assert str(raised.value) == "prompt_writer 'crashing' (plugin 'fake_plugin'): raised KeyError: 'labels'"
 
 
 def test_registration_only_skips_the_output_checks(demo_models: dict[str, Path], tmp_path: Path) -> None:

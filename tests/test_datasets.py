@@ -83,6 +83,30 @@ def test_coco_unknown_label_is_an_error(tmp_path: Path) -> None:
     assert ds.targets.sum() == 2
 
 
+def test_coco_train_split_keeps_images_with_a_seen_label(tmp_path: Path) -> None:
+    # a.png: cat + person, b.png: nothing, c.png: dog; person and dog are seen, cat unseen
+    root = _coco(tmp_path, split="train2014")
+    _coco(tmp_path, split="val2014")
+    labels = load_label_set(
+        {"labels": [{"name": "person", "split": "seen"}, "cat", {"name": "dog", "split": "seen"}]}
+    )
+    opts = {"root": str(root), "split_names": {"train": "train2014", "val": "val2014"}}
+
+    def files(split: str, **extra: str) -> list[str]:
+        data = create_dataset("coco", **opts, **extra).load(split, labels.seen, label_set=labels)
+        return [p.name for p in data.paths]
+
+    assert files("train") == ["a.png", "c.png"]  # the reference: at least one seen-label annotation
+    assert files("train", train_images="seen-only") == ["c.png"]  # no unseen object either
+    assert files("train", train_images="all") == ["a.png", "b.png", "c.png"]
+    assert files("val") == ["a.png", "b.png", "c.png"]  # other splits are never filtered
+    # without a label set the requested labels count as seen, the data's other labels as unseen
+    plain = {**opts, "ignore_labels": ["cat"], "train_images": "seen-only"}
+    kept = create_dataset("coco", **plain).load("train", ["person", "dog"])
+    assert [p.name for p in kept.paths] == ["c.png"]
+    assert kept.targets.tolist() == [[0.0, 1.0]]
+
+
 def test_coco_split_names_and_missing_annotations(tmp_path: Path) -> None:
     root = _coco(tmp_path, split="val2014")
     ds = create_dataset("coco", root=str(root), split_names={"test": "val2014"}).load(
@@ -250,7 +274,7 @@ def test_split_slices_hold_out_part_of_a_split(tmp_path: Path) -> None:
         "head": "train2014[:34%]",
         "tail": "train2014[-1:]",
     }
-    coco = create_dataset("coco", root=str(root), split_names=slices)
+    coco = create_dataset("coco", root=str(root), split_names=slices, train_images="all")
     train, val = coco.load("train", names), coco.load("val", names)
     assert [p.name for p in train.paths] + [p.name for p in val.paths] == ["a.png", "b.png", "c.png"]
     assert val.targets.tolist() == [[0, 0, 1]]

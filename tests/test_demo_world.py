@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 from pathlib import Path
 
@@ -59,15 +60,16 @@ def test_the_shapes_demo_selects_without_unseen_labels_of_real_images(tmp_path, 
 
 
 @pytest.mark.parametrize("world", ["auto", "tiny"])
-def test_the_demo_says_which_world_it_ran_in(world, demo_models, tmp_path, monkeypatch):
+def test_the_demo_says_which_world_it_ran_in(world, demo_models, tmp_path, monkeypatch, caplog):
     monkeypatch.setenv("TAILORGEN_DEMO_MODELS", str(demo_models["sd"].parent))
     monkeypatch.delenv("TAILORGEN_DEMO_WORLD")
     out = tmp_path / "run"
     args = ["demo", "--world", world, "--out", str(out), "--stages", "prompts"]
-    result = CliRunner().invoke(cli, [*args, "--models-dir", str(tmp_path / "cache")])
+    with caplog.at_level(logging.INFO, logger="tailorgen"):
+        result = CliRunner().invoke(cli, [*args, "--models-dir", str(tmp_path / "cache")])
     assert result.exit_code == 0, result.output
     expected = "shapes" if world == "auto" else "tiny"
-    assert f"demo world: {expected}" in result.output
+    assert f"demo world: {expected}" in caplog.text  # a status line on the tailorgen logger
     assert load_config(out / "config.toml").run.name == expected
     if expected == "shapes":  # the world's data set was built into the cache, and its shapes prompted
         assert (tmp_path / "cache" / "shapes-coco" / "labels.json").is_file()

@@ -67,7 +67,8 @@ def test_example_plugin_is_listed_with_its_distribution(example_version: str) ->
     listing = _listing()
     shouty = _names(listing, "prompt_writer")["shouty"]
     adapter = _names(listing, "fusion_head")["scaled-adapter"]
-    for entry in (shouty, adapter):
+    stripes = _names(listing, "generator")["stripes"]
+    for entry in (shouty, adapter, stripes):
         assert (entry["distribution"], entry["version"], entry["plugin"]) == (
             EXAMPLE_DIST,
             example_version,
@@ -76,6 +77,9 @@ def test_example_plugin_is_listed_with_its_distribution(example_version: str) ->
     assert shouty["options"] == ["exclamations", "places"]
     assert "template" in _names(listing, "prompt_writer")  # built-ins next to it
     assert listing["errors"] == []
+    assert listing["commands"] == [
+        {"name": "stripes", "plugin": "example", "distribution": EXAMPLE_DIST, "version": example_version}
+    ]
 
 
 BROKEN = """
@@ -194,3 +198,109 @@ def test_misspelled_hook_is_rejected_and_recorded(tmp_path: Path, monkeypatch: p
     assert error.source.distribution == "tailorgen-typo"
     assert "quiet" not in {e.name for e in registry.list("prompt_writer")}  # the whole module is rejected
     assert "template" in {e.name for e in registry.list("prompt_writer")}
+
+
+def test_example_plugin_adds_a_cli_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], example_version: str
+) -> None:
+    from tailorgen.cli import main
+    from tailorgen.registry import reset_registry
+    from tailorgen_example_plugin.stripes import StripesGenerator
+
+    for key in _PLUGIN_ENV:
+        monkeypatch.delenv(key, raising=False)
+    reset_registry()
+    out = tmp_path / "car.png"
+    assert main(["stripes", "a red car", "--seed", "3", "--size", "32", "--out", str(out)]) is None
+    assert capsys.readouterr().out.strip() == str(out)
+    from PIL import Image
+
+    expected = StripesGenerator(StripesGenerator.Options(size=32)).generate(["a red car"], [3])[0]
+    assert Image.open(out).tobytes() == expected.tobytes()
+    assert main(["--help"]) == 0
+    assert "stripes" in capsys.readouterr().out
+
+
+CLASHING_COMMANDS = """
+import click
+from tailorgen.registry import hookimpl
+
+@hookimpl
+def register_commands(cli):
+    @cli.command()
+    def predict():
+        "would shadow the built-in predict"
+
+    @cli.command()
+    def stripes():
+        "would shadow the example plugin's command"
+
+    @cli.command()
+    def hello():
+        click.echo("hello from a plugin")
+"""
+
+CRASHING_COMMANDS = """
+from tailorgen.registry import hookimpl
+
+@hookimpl
+def register_commands(cli):
+    raise RuntimeError("boom in register_commands")
+"""
+
+
+def _cli(*args: str, path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if k not in _PLUGIN_ENV}
+    environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(path), environ.get("PYTHONPATH")]))
+    return subprocess.run(
+        [sys.executable, "-m", "tailorgen", *args],
+        capture_output=True,
+        text=True,
+        env=environ | env,
+        check=False,
+        timeout=120,
+    )
+
+
+def test_plugin_commands_never_replace_others_and_fail_strict_mode(
+    tmp_path: Path, example_version: str
+) -> None:
+    _distribution(tmp_path, "tailorgen-clash", "tailorgen_clash", CLASHING_COMMANDS, entry_point="clash")
+    _distribution(tmp_path, "tailorgen-crash", "tailorgen_crash", CRASHING_COMMANDS, entry_point="crash")
+    hello = _cli("hello", path=tmp_path)
+    assert (hello.returncode, hello.stdout) == (0, "hello from a plugin\n")  # its other command works
+    listing = json.loads(_cli("plugins", "--json", path=tmp_path).stdout)
+    errors = {(e["plugin"], e["error"]) for e in listing["errors"]}
+    both = "plugin 'clash' (tailorgen-clash) and plugin 'example' (tailorgen-example-plugin)"
+    assert errors == {
+        ("clash", "command 'predict' is already a built-in command: rename it"),
+        ("example", f"command 'stripes' is provided by both {both}: neither is used, rename one"),
+        ("crash", "register_commands: RuntimeError: boom in register_commands"),
+    }
+    owners = {c["name"]: c["plugin"] for c in listing["commands"]}
+    assert owners == {"hello": "clash"}  # an ambiguous name goes to neither plugin
+    strict = _cli("hello", path=tmp_path, TAILORGEN_STRICT_PLUGINS="1")
+    assert strict.returncode == 1
+    [line] = strict.stderr.strip().splitlines()
+    assert line.startswith(
+        "error: plugin 'clash' (tailorgen-clash) failed: command 'predict' is already a built-in"
+    )
+    assert "(+2 more)" in line
+    builtin = _cli("predict", "--help", path=tmp_path, TAILORGEN_STRICT_PLUGINS="1")
+    assert builtin.returncode == 0  # a built-in command does not load plugins
+
+
+def test_without_third_party_plugins_the_cli_loads_no_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tailorgen --help` stays fast: tailorgen's own plugins add no commands, so none is imported."""
+    import tailorgen.registry
+    from tailorgen.cli import plugin_commands
+
+    builtin = [ep for ep in md.entry_points(group="tailorgen") if ep.dist and ep.dist.name == "tailorgen"]
+    assert builtin
+    monkeypatch.setattr(md, "entry_points", lambda group: builtin)
+
+    def no_registry() -> None:
+        raise AssertionError("the registry was loaded")
+
+    monkeypatch.setattr(tailorgen.registry, "get_registry", no_registry)
+    assert plugin_commands() == {}

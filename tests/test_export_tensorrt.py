@@ -191,6 +191,9 @@ def test_without_tensorrt_the_error_says_how_to_install(monkeypatch, tmp_path, c
         TensorRTExporter().export(object(), tmp_path)
     engine = tmp_path / "model.engine"
     engine.write_bytes(b"x")
+    from PIL import Image
+
+    Image.new("RGB", (8, 8)).save(tmp_path / "image.png")  # predict checks its images before the model
     with pytest.raises(SystemExit) as code:
         main(["predict", str(engine), str(tmp_path / "image.png")])
     assert code.value.code == 1

@@ -1,4 +1,4 @@
-"""L_TE against METHOD.md step 5, computed by hand."""
+"""L_TE against docs/method.md, step 5, computed by hand."""
 
 from __future__ import annotations
 

@@ -183,12 +183,3 @@ def test_stage_skips_and_counts_a_nan_loss(tmp_path: Path, demo_models, monkeypa
     assert [r["skipped"] for r in log] == [False, True, False]
     assert summary["skipped_steps"] == 1
     assert [r["images"] for r in log] == [2, 2, 2]
-
-
-def test_refuses_to_run_under_torchrun(tmp_path: Path, demo_models, monkeypatch) -> None:
-    from tailorgen.errors import TailorgenError
-
-    monkeypatch.setenv("WORLD_SIZE", "2")
-    ctx = RunContext(load_config(_config(tmp_path, demo_models)), tmp_path / "run")
-    with pytest.raises(TailorgenError, match="cannot run under torchrun"):
-        finetune.validate(ctx)

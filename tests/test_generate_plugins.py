@@ -202,3 +202,22 @@ def test_openai_weights_get_quick_gelu() -> None:
     assert not uses_quick_gelu(OpenClipOptions(pretrained="laion2b_s34b_b79k"))
     assert not uses_quick_gelu(OpenClipOptions(model="local-dir:/x"))
     assert uses_quick_gelu(OpenClipOptions(model="local-dir:/x", quick_gelu=True))
+
+
+def test_default_negative_prompt_is_the_reference_string() -> None:
+    from types import SimpleNamespace
+
+    generator = create_generator("diffusers", model="not-loaded", device="cpu")
+    calls: list[dict] = []
+
+    def pipeline(**kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs)
+        return SimpleNamespace(images=[None] * len(kwargs["prompt"]))
+
+    generator.__dict__["pipeline"] = pipeline  # the cached pipeline property, never loaded
+    generator.generate(["a cat on a mat", "a dog"], [0, 1])
+    reference = (
+        "watermark, text, poorly-drawn-eyes, poorly-drawn-fingers, bad-anatomy, ugly, extra fingers, "
+        "extra limbs, missing fingers, missing limbs, deformed, mutated hands and fingers"
+    )
+    assert [call["negative_prompt"] for call in calls] == [[reference, reference]]

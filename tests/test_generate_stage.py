@@ -31,7 +31,9 @@ def one_thread():  # type: ignore[no-untyped-def]
 
 @pytest.fixture(scope="module")
 def config(demo_models: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return write_config(tmp_path_factory.mktemp("cfg") / "run.toml", demo_models)
+    # a low acceptance guess plans more attempts than the quota needs: the first round has surplus
+    generate = {"expected_acceptance": 0.3, "images_per_round": 8}
+    return write_config(tmp_path_factory.mktemp("cfg") / "run.toml", demo_models, generate=generate)
 
 
 def _generate(config: Path, run_dir: Path) -> dict:
@@ -65,6 +67,11 @@ def test_output_is_an_imagefolder_with_scores_and_card(reference: Path) -> None:
         assert sorted(row["scores"]) == unseen
         assert sorted(row["clip_logits"]) == unseen
     assert all(not r["accepted"] and "file_name" not in r for r in rejected)
+    assert {r["reason"] for r in rejected} == {"filter", "surplus"}
+    for surplus in (r for r in rejected if r["reason"] == "surplus"):  # accepted by the filter, too late
+        assert sorted(surplus["labels"]) == sorted(surplus["targets"])
+        full = [t for t in surplus["targets"] if sum(t in r["targets"] for r in rows) == 2]
+        assert full, surplus
     assert sorted(p.name for p in (root / "images").iterdir()) == sorted(
         Path(r["file_name"]).name for r in rows
     )
@@ -74,14 +81,25 @@ def test_output_is_an_imagefolder_with_scores_and_card(reference: Path) -> None:
     assert sorted(by_label) == unseen
     for label, row in by_label.items():
         accepted = sum(label in r["targets"] for r in rows)
+        assert accepted <= 2, f"{label} has {accepted} accepted images, over the quota of 2"
+        assert row["quota"] == 2
         assert row["accepted"] == accepted
+        assert row["surplus"] == sum(label in r["targets"] for r in rejected if r["reason"] == "surplus")
         assert row["attempts"] == sum(label in r["targets"] for r in rows + rejected)
-        assert row["status"] == ("quota met" if accepted >= 2 else "attempt budget spent")
-        assert row["status"] == "quota met" or row["attempts"] >= 6
+        assert row["status"] == ("quota met" if accepted == 2 else "attempt budget spent")
+        assert row["status"] == "quota met" or row["attempts"] == 6
+    summary = report["summary"]
+    assert summary["accepted"] == len(rows)
+    assert summary["surplus"] == sum(r["reason"] == "surplus" for r in rejected) > 0
+    assert summary["attempts"] == len(rows) + len(rejected)
+    assert summary["label_set_sizes"] == {
+        str(n): sum(len(r["targets"]) == n for r in rows + rejected) for n in (1, 2)
+    }
 
     card = (root / "README.md").read_text()
     assert "tiny-coco" in card
-    assert "| bus | 2 |" in card
+    bus = by_label["bus"]
+    assert f"| bus | 2 | {bus['accepted']} | {bus['surplus']} | {bus['attempts']} |" in card
     assert "strict" in card
     assert "not fine-tuned" in card
 
@@ -92,11 +110,18 @@ def test_output_is_an_imagefolder_with_scores_and_card(reference: Path) -> None:
     assert ds[0]["labels"] == rows[0]["labels"]
 
 
+def _journals(run_dir: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted((run_dir / "synthetic" / ".journal").iterdir())}
+
+
 def test_rerun_of_a_finished_run_changes_nothing(reference: Path, config: Path, tmp_path: Path) -> None:
     copy = tmp_path / "run"
     shutil.copytree(reference, copy)
     _generate(config, copy)
     assert snapshot(copy) == snapshot(reference)
+    # nothing was drawn again, not even the surplus images whose files the first run deleted
+    assert _journals(copy) == _journals(reference)
+    assert any(r["reason"] == "surplus" for r in _rows(copy / "synthetic" / "rejected.jsonl"))
 
 
 def test_sigkill_mid_run_then_resume_equals_clean_run(reference: Path, config: Path, tmp_path: Path) -> None:
@@ -134,6 +159,10 @@ def test_sigkill_mid_run_then_resume_equals_clean_run(reference: Path, config: P
 
     _generate(config, run_dir)
     assert snapshot(run_dir) == snapshot(reference)
+    rows = _rows(run_dir / "synthetic" / "metadata.jsonl")
+    for label in ("bus", "cat", "cow", "elephant"):  # the quota still caps every label
+        assert sum(label in r["targets"] for r in rows) <= 2
+    assert any(r["reason"] == "surplus" for r in _rows(run_dir / "synthetic" / "rejected.jsonl"))
 
 
 def test_half_written_state_is_repaired(reference: Path, config: Path, tmp_path: Path) -> None:
@@ -219,8 +248,9 @@ def test_keep_rejected_loose_rule_and_fine_tuned_encoder(
     assert summary["text_encoder"] == str(encoder)
     root = run_dir / "synthetic"
     rows = _rows(root / "metadata.jsonl")
-    assert _rows(root / "rejected.jsonl") == []
-    assert len(rows) == summary["attempts"]
+    rejected = _rows(root / "rejected.jsonl")  # only surplus: kept rejected images are in metadata
+    assert all(r["reason"] == "surplus" for r in rejected)
+    assert len(rows) + len(rejected) == summary["attempts"]
     assert any(not r["accepted"] for r in rows)
     for row in rows:  # kept rejected images too, each with its file
         assert (root / row["file_name"]).is_file()

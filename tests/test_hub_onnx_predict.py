@@ -87,12 +87,14 @@ def test_predict_from_the_hub_matches_the_local_run(
     assert ("GET", f"/{USER}/onnx/resolve/main/model.safetensors") in hub.requests
 
 
-def test_predict_refuses_an_invalid_repo(hub: HubServer, capsys: pytest.CaptureFixture[str]) -> None:
+def test_predict_refuses_an_invalid_repo(
+    hub: HubServer, photos: list[Path], capsys: pytest.CaptureFixture[str]
+) -> None:
     from huggingface_hub import HfApi
 
     with hub.client_env(token=TOKEN):
         HfApi().create_repo(f"{USER}/not-a-model")
-        code, _, err = _tailorgen(capsys, "predict", f"{USER}/not-a-model", "x.png")
+        code, _, err = _tailorgen(capsys, "predict", f"{USER}/not-a-model", str(photos[0]))
     assert code == 1
     assert err.startswith("error: ")
     assert err.count("\n") == 1

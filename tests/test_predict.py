@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,18 +60,109 @@ def test_top_k_and_threshold():
     assert top_labels(probs, names, top_k=3, threshold=0.95) == []
 
 
-def test_text_output_and_corrupt_image(run_dir, images, tmp_path, capsys):
-    main(["predict", str(run_dir / "export" / "model.onnx"), images[0], "--top-k", "2"])
-    line = capsys.readouterr().out.strip()
+def _cli(capsys, *args):
+    """(exit status, stdout, stderr lines) of one ``tailorgen predict`` call."""
+    capsys.readouterr()
+    try:
+        status = main(["predict", *map(str, args)]) or 0
+    except SystemExit as exc:
+        status = exc.code
+    out, err = capsys.readouterr()
+    return status, out, err.strip().splitlines()
+
+
+def test_text_output(run_dir, images, capsys):
+    status, out, err = _cli(capsys, run_dir / "export" / "model.onnx", images[0], "--top-k", "2")
+    line = out.strip()
+    assert (status, err) == (0, [])
     assert line.startswith(f"{images[0]}: ")
     assert line.count("(") == 2
+
+
+def test_a_missing_image_costs_only_its_own_result(run_dir, images, tmp_path, capsys):
+    missing = tmp_path / "missing.jpg"
+    status, out, err = _cli(capsys, run_dir, images[0], missing, images[1], "--backend", "onnx")
+    assert status == 1
+    assert [line.split(": ")[0] for line in out.strip().splitlines()] == [images[0], images[1]]
+    assert err == [f"error: image {missing} not found"]
+
+
+def test_a_corrupt_image_costs_only_its_own_result(run_dir, images, tmp_path, capsys):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"\x89PNG\r\n\x1a\n not an image")
-    with pytest.raises(SystemExit):
-        main(["predict", str(run_dir), images[0], str(broken), "--backend", "onnx"])
-    err = capsys.readouterr().err.strip()
-    assert err.startswith(f"error: cannot read image {broken}")
-    assert len(err.splitlines()) == 1
+    status, out, err = _cli(
+        capsys, run_dir, images[0], broken, images[2], "--backend", "onnx", "--batch-size", "2", "--json"
+    )
+    assert status == 1
+    document = json.loads(out)
+    assert [r["image"] for r in document["results"]] == [images[0], images[2]]
+    assert [e["image"] for e in document["errors"]] == [str(broken)]
+    assert document["errors"][0]["error"].startswith(f"cannot read image {broken}")
+    assert len(err) == 1
+    assert err[0].startswith(f"error: cannot read image {broken}")
+
+
+def test_inputs_are_checked_before_the_model_loads(images, tmp_path, capsys, monkeypatch):
+    import tailorgen.predict
+
+    loads = []
+    monkeypatch.setattr(tailorgen.predict, "load_predictor", lambda *a, **k: loads.append(a))
+    # nothing left to label: the model (here a Hub id, i.e. a download) is never loaded
+    status, out, err = _cli(capsys, "someone/classifier", tmp_path / "a.png", tmp_path / "b.png")
+    assert (status, out, loads) == (1, "", [])
+    assert err == [
+        f"error: image {tmp_path / 'a.png'} not found",
+        f"error: image {tmp_path / 'b.png'} not found",
+    ]
+
+
+def test_folders_jsonl_and_batch_size(run_dir, images, tmp_path, capsys):
+    folder = tmp_path / "photos"
+    nested = folder / "b" / "deeper"
+    nested.mkdir(parents=True)
+    (folder / "a").mkdir()
+    for name, source in [("a/one.PNG", images[0]), ("b/deeper/two.png", images[1]), ("zz.png", images[2])]:
+        (folder / name).write_bytes(Path(source).read_bytes())
+    (folder / "notes.txt").write_text("not an image")  # other extensions in a folder are skipped
+    (folder / ".hidden").mkdir()
+    (folder / ".hidden" / "x.png").write_bytes(Path(images[0]).read_bytes())
+    (folder / "truncated.jpg").write_bytes(b"\xff\xd8\xff")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    runs = {}
+    for batch_size in (1, 3):
+        status, out, err = _cli(
+            capsys, run_dir, folder, empty, "--backend", "onnx", "--jsonl", "--batch-size", batch_size
+        )
+        assert status == 1
+        runs[batch_size] = [json.loads(line) for line in out.strip().splitlines()]
+        assert len(err) == 2
+        assert err[0].startswith(f"error: folder {empty} holds no images")
+        assert err[1].startswith(f"error: cannot read image {folder / 'truncated.jpg'}")
+    lines = runs[1]
+    assert [line["image"] for line in lines] == [
+        str(empty),
+        str(folder / "a" / "one.PNG"),
+        str(folder / "b" / "deeper" / "two.png"),
+        str(folder / "truncated.jpg"),
+        str(folder / "zz.png"),
+    ]
+    assert [sorted(line) for line in lines] == [
+        ["error", "image"],
+        *[["image", "labels"]] * 2,
+        ["error", "image"],
+        ["image", "labels"],
+    ]
+    for a, b in zip(runs[1], runs[3], strict=True):  # batching changes nothing but speed
+        assert a["image"] == b["image"]
+        if "labels" in a:
+            assert [x["label"] for x in a["labels"]] == [x["label"] for x in b["labels"]]
+            np.testing.assert_allclose(
+                [x["score"] for x in a["labels"]], [x["score"] for x in b["labels"]], atol=1e-5
+            )
+    status, out, err = _cli(capsys, run_dir, folder, "--json", "--jsonl")
+    assert status == 2
+    assert "--json and --jsonl are alternatives: pick one" in err[-1]
 
 
 def test_model_locations(run_dir, tmp_path):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import itertools
+import random
 from collections import Counter
 
 import pytest
 from tailorgen.errors import ConfigError
 from tailorgen.labels import load_label_set
-from tailorgen.sampling import LabelSetSampler
+from tailorgen.sampling import LabelSetSampler, draw_independent
 
 COCO = load_label_set("coco-48-17")
 
@@ -50,3 +51,32 @@ def test_k3_exhaustive_and_errors() -> None:
     seen_only = load_label_set({"labels": [{"name": "x", "split": "seen"}]})
     with pytest.raises(ConfigError, match="no unseen labels"):
         LabelSetSampler(seen_only)
+
+
+class _RecordingRandom(random.Random):
+    """A seeded Random that remembers every label it picks."""
+
+    def __init__(self, seed: int) -> None:
+        super().__init__(seed)
+        self.picks: list[str] = []
+
+    def choice(self, seq):  # type: ignore[no-untyped-def, override]
+        pick = super().choice(seq)
+        self.picks.append(pick)
+        return pick
+
+
+def test_independent_draw_gives_a_single_only_when_every_draw_repeats() -> None:
+    pool = ["a", "b", "c", "d"]
+    rng = _RecordingRandom(5)
+    singles = 0
+    for _ in range(4000):
+        rng.picks.clear()
+        chosen = draw_independent(rng, pool, 2)
+        assert chosen == list(dict.fromkeys(rng.picks))  # drawn labels, duplicates dropped
+        assert len(rng.picks) == (2 if rng.picks[0] != rng.picks[1] else 3)  # a short set: one more draw
+        assert (len(chosen) == 1) == (len(set(rng.picks)) == 1)
+        singles += len(chosen) == 1
+    assert 0.04 < singles / 4000 < 0.09  # 1/4**2
+    assert draw_independent(random.Random(0), ["a"], 2) == ["a"]
+    assert len(draw_independent(random.Random(0), pool, 3)) in (2, 3)

@@ -102,7 +102,8 @@ def test_mean_pairwise_cosine_distance_matches_brute_force() -> None:
 
 
 def test_instruction_joins_labels_with_next_to() -> None:
-    from tailorgen.plugins.hf_chat import HFChatOptions, instruction_for
+    from tailorgen.plugins.hf_chat import HFChatOptions
+    from tailorgen.prompting.dialog import instruction_for
 
     text = instruction_for(HFChatOptions(), PromptRequest("cat+dog", ("cat", "dog"), 10, min_words=10))
     assert "cat next to dog" in text
@@ -113,6 +114,39 @@ def test_instruction_joins_labels_with_next_to() -> None:
         instruction_for(custom, PromptRequest("a+b+c", ("a", "b", "c"), 4))
         == "4 scenes with a, b and c; {literal}"
     )
+
+
+def test_default_dialog_is_the_reference_painter_dialog() -> None:
+    from tailorgen.plugins.hf_chat import HFChatOptions
+    from tailorgen.prompting.dialog import chat_messages
+
+    pair = chat_messages(HFChatOptions(), PromptRequest("cat+dog", ("cat", "dog"), 10, min_words=10))
+    assert pair == [
+        {
+            "role": "user",
+            "content": "Please forget the previous keywords. Now, if you are a painter, I have a few key words "
+            "for you. Please create a picture that contains both of the key words I have given. Can you "
+            'describe the painting you will create in one phrase? Use "next to" between two keywords.',
+        },
+        {"role": "assistant", "content": "Please enter keywords."},
+        {
+            "role": "user",
+            "content": 'Now, I give keywords "a cat" and "a dog", please generate 10 different phrases that '
+            "satisfies the condition. And each phrase should contain no less than 10 words.",
+        },
+    ]
+    single = chat_messages(
+        HFChatOptions(system_prompt="Be brief."), PromptRequest("cow", ("cow",), 4, min_words=8)
+    )
+    assert single[0] == {"role": "system", "content": "Be brief."}
+    assert single[1]["content"].endswith("in one phrase?")  # no "next to" sentence for one label
+    assert single[3]["content"] == (
+        'Now, I give keywords "a cow", please generate 4 different phrases that satisfies the '
+        "condition. And each phrase should contain no less than 8 words."
+    )
+    one_message = chat_messages(HFChatOptions(dialog="instruction"), PromptRequest("cow", ("cow",), 4))
+    assert [m["role"] for m in one_message] == ["user"]
+    assert "scene that contains cow" in one_message[0]["content"]
 
 
 def test_api_with_a_run_context_writes_the_same_file(tmp_path: Path) -> None:

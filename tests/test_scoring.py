@@ -1,4 +1,4 @@
-"""Grouping softmax and acceptance rules against hand-computed cases (METHOD.md step 4)."""
+"""Grouping softmax and acceptance rules against hand-computed cases (docs/method.md, step 4)."""
 
 from __future__ import annotations
 

@@ -30,11 +30,36 @@ def test_file_values_and_config_dir_expansion(config_file: Path) -> None:
 def test_precedence_set_over_env_over_file(config_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TAILORGEN_RUN__SEED", "7")
     monkeypatch.setenv("TAILORGEN_GENERATE__QUOTA", "8")
-    config = load_config(config_file, ["generate.quota=9"])
+    config = load_config(config_file, ["generate.quota=9"], env=True)
     assert config.run.seed == 7
     assert config.generate["quota"] == 9
     assert config.generator is not None
     assert config.generator.options["steps"] == 4  # untouched nested value survives the merge
+
+
+def test_python_configs_read_the_environment_only_when_asked(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TAILORGEN_RUN__SEED", "7")
+    assert load_config(config_file).run.seed == 3
+    assert load_config(config_file, env=True).run.seed == 7
+    assert load_config({"labels": "coco-48-17", "run": {"seed": 3}}).run.seed == 3
+    assert load_config({"labels": "coco-48-17"}, env=True).run.seed == 7
+
+
+def test_config_from_a_dict_with_dict_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MODELS", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    data = {"labels": "coco-48-17", "run": {"out_dir": "${CONFIG_DIR}/out"}, "generate": {"quota": 4, "a": 1}}
+    data["generator"] = {"plugin": "diffusers", "options": {"model": "${MODELS}/sd"}}
+    config = load_config(data, {"generate": {"quota": 9}, "run": {"seed": 5}})
+    assert config.path is None
+    assert (config.run.seed, config.run.out_dir) == (5, tmp_path / "out")  # ${CONFIG_DIR}: the cwd
+    assert config.generate == {"quota": 9, "a": 1}  # an override merges into the section
+    assert config.generator is not None
+    assert config.generator.options["model"] == f"{tmp_path}/sd"
+    with pytest.raises(ConfigError, match=r"^config: run\.sede: .*did you mean 'seed'\?"):
+        load_config({"labels": "coco-48-17", "run": {"sede": 1}})
 
 
 def test_set_parses_toml_values() -> None:
@@ -50,7 +75,15 @@ def test_set_parses_toml_values() -> None:
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ('labels = "coco-48-17"\n[run]\nsed = 1\n', r"run\.sed: Extra inputs.*allowed keys under run: name"),
+        (
+            'labels = "coco-48-17"\n[run]\nsed = 1\n',
+            r"run\.sed: Extra inputs.*; did you mean 'seed'\?.*allowed keys under run: name",
+        ),
+        ('labels = "coco-48-17"\n[gnerate]\n', r"gnerate: Extra inputs.*; did you mean 'generate'\?"),
+        (
+            'labels = "coco-48-17"\n[run]\nstages = ["trian"]\n',
+            r"unknown stage\(s\) trian; did you mean 'train'\?.*stages are: prompts",
+        ),
         (
             'labels = "coco-48-17"\n[run]\nseed = "x"\n',
             r"run\.seed: Input should be a valid integer.*got 'x'",

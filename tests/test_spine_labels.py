@@ -62,3 +62,49 @@ def test_broken_json(tmp_path: Path) -> None:
     path.write_text("{nope")
     with pytest.raises(ConfigError, match="not valid json"):
         load_label_set(path)
+
+
+#: the reference implementation's NUS-WIDE hierarchy (the loose rule adds the parent of a target)
+NUS_PARENT_GROUPS = {
+    "person": {"military", "police", "swimmers"},
+    "vehicle": {"train", "boats", "cars", "plane"},
+    "sports": {"surf", "running", "dancing", "soccer"},
+    "plants": {"flowers", "tree", "leaf"},
+    "cityscape": {"garden", "street", "town"},
+    "water": {"ocean", "lake", "waterfall"},
+    "buildings": {"bridge", "airport", "tower", "temple", "house", "castle"},
+    "animal": {
+        "cat",
+        "fox",
+        "fish",
+        "bear",
+        "cow",
+        "birds",
+        "dog",
+        "zebra",
+        "tiger",
+        "elk",
+        "horses",
+        "whales",
+    },
+}
+
+
+def test_nus_preset_ships_the_reference_hierarchy() -> None:
+    from click.testing import CliRunner
+    from tailorgen.cli import cli
+
+    result = CliRunner().invoke(cli, ["labels", "nus-wide-925-81", "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    groups: dict[str, set[str]] = {}
+    for label in shown["labels"]:
+        for parent in label["parents"]:
+            groups.setdefault(parent, set()).add(label["name"])
+    assert groups == NUS_PARENT_GROUPS
+    nus = load_label_set("nus-wide-925-81")
+    # parents and children are all unseen labels of the set, so the filter can score and add them
+    for parent, children in NUS_PARENT_GROUPS.items():
+        assert {parent, *children} <= set(nus.unseen), parent
+        for child in children:
+            assert nus.ancestors(child) == [parent]

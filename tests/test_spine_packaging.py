@@ -27,6 +27,7 @@ def test_wheel_contents_and_import(tmp_path: Path) -> None:
         "tailorgen/presets/coco-48-17.json",
         "tailorgen/presets/nus-wide-925-81.json",
         "tailorgen/examples/tiny.toml",
+        "tailorgen/plugins/template_vocab.toml",
     ):
         assert required in names
     # never a generic top-level module
@@ -46,7 +47,8 @@ def test_wheel_contents_and_import(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import tailorgen.labels as l; print(l.__file__, len(l.load_label_set('coco-48-17').unseen))",
+            "import tailorgen.labels as l, tailorgen.plugins.template_vocab as v; "
+            "print(l.__file__, len(l.load_label_set('coco-48-17').unseen) + 0 * len(v.ADJECTIVES))",
         ],
         check=True,
         capture_output=True,

@@ -171,3 +171,82 @@ def test_demo_prompts_generate_train_writes_a_loadable_classifier(demo_models, t
     model = Classifier.from_pretrained(tmp_path / "run" / "classifier")
     images = torch.stack([model.transform()(Image.new("RGB", (80, 64), "red"))])
     assert model(images).shape == (1, len(model.label_names))
+
+
+def test_warmup_epochs_train_at_the_constant_warmup_lr_then_cosine(demo_env, tmp_path):
+    _synthetic(tmp_path, demo_env)
+    proxyless = ('train.mode="proxyless"', 'train.val_labels="all"')
+    _train(tmp_path, *proxyless, "train.epochs=3", "train.warmup_epochs=1", "train.warmup_lr=3e-5")
+    settings = load_config(TINY).train
+    base = [settings.get("lr_context", 0.002), settings.get("lr_fusion", 1e-4)]
+    lrs = [entry["lr"] for entry in read_jsonl(tmp_path / "train" / "log.jsonl")]
+    # epoch 1 at 3e-5 for every group; then the cosine over 3 epochs from its start
+    assert lrs[0] == pytest.approx([3e-5, 3e-5])
+    assert lrs[1] == pytest.approx(base)
+    assert lrs[2] == pytest.approx([lr * 0.75 for lr in base])  # (1 + cos(pi / 3)) / 2
+
+
+def _scored_label_sets(monkeypatch) -> list[list[str]]:
+    """The label names every training forward scores (spied on the classifier)."""
+    calls: list[list[str]] = []
+    original = Classifier.text_features_for
+
+    def spy(self, names):
+        if self.training:
+            calls.append(list(names))
+        return original(self, names)
+
+    monkeypatch.setattr(Classifier, "text_features_for", spy)
+    return calls
+
+
+def test_real_batches_score_a_seeded_random_subset_of_seen_labels(demo_env, monkeypatch, tmp_path):
+    seen = [label["name"] for label in demo_env["labels"] if label["split"] == "seen"]
+    unseen = [label["name"] for label in demo_env["labels"] if label["split"] == "unseen"]
+    for run in ("a", "b", "c"):
+        _synthetic(tmp_path / run, demo_env)
+    calls = _scored_label_sets(monkeypatch)
+    _train(tmp_path / "a", "train.epochs=1", "train.seen_labels_per_batch=2", "train.batch_size=2")
+    first = list(calls)
+    real = [names for names in first if set(names) <= set(seen)]
+    assert [names for names in first if names not in real] == [unseen] * 3  # synthetic: all unseen
+    assert len(real) >= 4
+    assert all(len(names) == 2 for names in real)
+    assert len({tuple(names) for names in real}) > 1  # a fresh subset per batch
+    calls.clear()
+    _train(tmp_path / "b", "train.epochs=1", "train.seen_labels_per_batch=2", "train.batch_size=2")
+    assert calls == first  # drawn from the config's seed
+    calls.clear()
+    _train(tmp_path / "c", "train.epochs=1", "train.batch_size=2")  # default: every seen label
+    assert next(names for names in calls if set(names) <= set(seen)) == seen
+
+
+def test_label_draws_keep_targets_aligned_with_their_names():
+    from tailorgen.classifier.training import Phase, _LabelDraws
+
+    names = [f"label{i}" for i in range(10)]
+    targets = torch.arange(10).repeat(3, 1)  # column i holds i
+    draws = _LabelDraws(Phase("real", None, names, labels_per_batch=4), seed=5)
+    for _ in range(5):
+        picked, columns = draws.next_batch(targets)
+        assert picked == [names[i] for i in columns[0].tolist()]
+        assert len(set(picked)) == 4
+        assert columns.shape == (3, 4)
+    everything = _LabelDraws(Phase("real", None, names, labels_per_batch=10), seed=5)
+    picked, columns = everything.next_batch(targets)
+    assert picked == names
+    assert torch.equal(columns, targets)
+
+
+@pytest.mark.parametrize(("example", "seen_per_batch"), [("coco-48-17", 48), ("nus-wide-925-81", 100)])
+def test_paper_configs_plan_the_reference_training(example, seen_per_batch, monkeypatch):
+    from click.testing import CliRunner
+    from tailorgen.cli import cli
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    config = TINY.parent / f"{example}.toml"
+    result = CliRunner().invoke(cli, ["run", str(config), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)["stages"]["train"]
+    assert (plan["warmup_epochs"], plan["seen_labels_per_real_batch"]) == (1, seen_per_batch)
+    assert load_config(config).train["warmup_lr"] == 1e-5

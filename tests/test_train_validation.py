@@ -41,22 +41,23 @@ def images(tmp_path: Path) -> LabeledImages:
     return LabeledImages(paths, targets, ["a", "b"])
 
 
-def test_map_of_the_labelled_images(images: LabeledImages, capfd: pytest.CaptureFixture[str]) -> None:
+def test_map_of_the_labelled_images(images: LabeledImages, caplog: pytest.LogCaptureFixture) -> None:
     scores = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.5, 0.3], [1.0, 1.0]])
     scorer = map_scorer(images, ["a", "b"], batch_size=2)
     assert scorer is not None
     # label a: positives ranked 1 and 2 of 3 -> AP 1; label b: ranks 1 and 2 -> AP 1
     assert scorer(_Scores(scores, 1.0)) == pytest.approx(100.0)
     assert scorer(_Scores(-scores, 1.0)) < 100.0
-    assert "exactly 0 or 1" not in capfd.readouterr().err
+    assert "exactly 0 or 1" not in caplog.text
 
 
-def test_saturated_probabilities_warn_once(images: LabeledImages, capfd: pytest.CaptureFixture[str]) -> None:
+def test_saturated_probabilities_warn_once(images: LabeledImages, caplog: pytest.LogCaptureFixture) -> None:
     scores = torch.tensor([[0.9, -0.1], [0.2, 0.8], [0.5, 0.3], [1.0, 1.0]])
     scorer = map_scorer(images, ["a", "b"])
     assert scorer is not None
     scorer(_Scores(scores, 1e4))  # every probability is exactly 0 or 1 in float32
     scorer(_Scores(scores, 1e4))
-    err = capfd.readouterr().err
-    assert err.count("100% of validation probabilities are exactly 0 or 1") == 1
-    assert "lower train.aggregation_scale" in err
+    warnings = [r for r in caplog.records if r.name.startswith("tailorgen.") and r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "100% of validation probabilities are exactly 0 or 1" in warnings[0].getMessage()
+    assert "lower train.aggregation_scale" in warnings[0].getMessage()

@@ -19,6 +19,7 @@ import copy
 import json
 import math
 import random
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from tailorgen.io import atomic_path, atomic_write_json
-from tailorgen.progress import echo, progress
+from tailorgen.progress import progress
 from tailorgen.testing.clip_tokenizer import build_clip_tokenizer
 from tailorgen.testing.shapes import caption, render, sample_scene
 from tailorgen.testing.tiny_clip import save_open_clip
@@ -348,7 +349,7 @@ def main() -> None:
         # The generator reads LLM/template prompts: its captions also use the template writer's words.
         images, captions = pairs(args.seed + 1, args.pairs, web_words=True)
         pretrain_unet(images, captions, vae, work=args.work, out=args.out, seed=args.seed)
-    echo(f"pretrain {args.part}: done in {time.time() - started:.0f} s -> {args.out}")
+    print(f"pretrain {args.part}: done in {time.time() - started:.0f} s -> {args.out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 import torch
 
 __all__ = ["map_scorer", "predict"]
+
+logger = logging.getLogger(__name__)
 
 
 @torch.no_grad()
@@ -41,7 +44,6 @@ def map_scorer(data: Any, label_names: list[str], *, batch_size: int = 64) -> Ca
     """
     from tailorgen.labeled_images import LabeledImages
     from tailorgen.metrics import mean_average_precision
-    from tailorgen.progress import warn
 
     keep = (data.targets.sum(dim=1) > 0).nonzero().flatten().tolist()
     if not keep:
@@ -55,7 +57,7 @@ def map_scorer(data: Any, label_names: list[str], *, batch_size: int = 64) -> Ca
         saturated = float(((scores == 0) | (scores == 1)).float().mean())
         if saturated > SATURATED_WARNING and not warned:
             warned.append(True)
-            warn(
+            logger.warning(
                 f"[train] {100 * saturated:.0f}% of validation probabilities are exactly 0 or 1 "
                 "(they tie in the ranking and stop learning): lower train.aggregation_scale"
             )

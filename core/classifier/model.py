@@ -8,6 +8,7 @@ import torch
 from huggingface_hub import PyTorchModelHubMixin
 from tailorgen import __version__
 from tailorgen.classifier.backbone import build_clip, load_backbone
+from tailorgen.classifier.hub_card import HubCardMixin
 from tailorgen.classifier.prompts import PromptContexts
 from tailorgen.classifier.regions import region_features
 from tailorgen.classifier.scales import AUTO, PAPER_AGGREGATION_SCALE, PAPER_LOGIT_SCALE, resolve_scales
@@ -21,6 +22,7 @@ __all__ = ["Classifier"]
 
 class Classifier(
     LoadingMixin,
+    HubCardMixin,
     nn.Module,
     PyTorchModelHubMixin,
     library_name="tailorgen",

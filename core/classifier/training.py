@@ -2,12 +2,15 @@
 
 One epoch runs every phase once, in order (the paper's ``alternate`` mode: real images with the
 loss on seen labels, then synthetic images with the loss on unseen labels; ``proxyless``: synthetic
-only). The cosine schedule is stepped once per epoch. Validation picks the best epoch.
+only). The learning rate is constant (``warmup_lr``) for ``warmup_epochs`` epochs, then follows a
+cosine schedule stepped once per epoch. Validation picks the best epoch.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +19,12 @@ import torch
 from tailorgen.classifier.checkpoints import TrainCheckpoints
 from tailorgen.classifier.loss import softmax_asymmetric_loss
 from tailorgen.io import append_jsonl, atomic_write_text, read_jsonl
-from tailorgen.progress import echo, progress
+from tailorgen.progress import progress
 from torch import nn
 
 __all__ = ["FitConfig", "Phase", "TrainStep", "fit"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -29,6 +34,8 @@ class Phase:
     name: str
     dataset: Any
     label_names: list[str]
+    #: score a random subset of this many ``label_names`` per batch (None: all of them)
+    labels_per_batch: int | None = None
 
 
 @dataclass
@@ -46,6 +53,8 @@ class FitConfig:
     gamma_pos: float = 1.0
     loss_clip: float = 0.05
     loss_weight: float = 0.01
+    warmup_epochs: int = 0
+    warmup_lr: float = 1e-5
 
 
 class TrainStep(nn.Module):
@@ -82,6 +91,24 @@ def _optimizer(model: Any, config: FitConfig) -> torch.optim.SGD:
     return torch.optim.SGD(groups, momentum=config.momentum, weight_decay=config.weight_decay)
 
 
+def _schedule(sgd: torch.optim.SGD, config: FitConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    """``warmup_lr`` for every group for ``warmup_epochs`` epochs, then each group's cosine.
+
+    As DualCoOp's constant warm-up: the cosine keeps its length ``epochs`` and starts at the base lr
+    in the first epoch after the warm-up.
+    """
+
+    def factor(base_lr: float) -> Callable[[int], float]:
+        def at(epoch: int) -> float:
+            if epoch < config.warmup_epochs:
+                return config.warmup_lr / base_lr
+            return (1 + math.cos(math.pi * (epoch - config.warmup_epochs) / config.epochs)) / 2
+
+        return at
+
+    return torch.optim.lr_scheduler.LambdaLR(sgd, [factor(group["lr"]) for group in sgd.param_groups])
+
+
 def fit(
     model: Any,
     phases: list[Phase],
@@ -101,12 +128,12 @@ def fit(
     model.to(accelerator.device)  # before a checkpoint's momentum buffers are restored onto its parameters
     sgd = _optimizer(model, config)
     # Not prepared by accelerate: its wrapper would step the schedule once per process.
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(sgd, T_max=config.epochs)
+    scheduler = _schedule(sgd, config)
     record = checkpoints.load(model, sgd, scheduler) or {}
     start = int(record.get("epoch", 0))
     best, best_epoch = record.get("best_metric"), record.get("best_epoch")
     if start:
-        echo(f"[train] resuming after epoch {start}/{config.epochs}")
+        logger.info(f"[train] resuming after epoch {start}/{config.epochs}")
     if log_path is not None and main:  # forget epochs logged after the checkpoint we resume from
         kept = [entry for entry in read_jsonl(log_path) if entry.get("epoch", 0) <= start]
         atomic_write_text(log_path, "".join(json.dumps(entry) + "\n" for entry in kept))
@@ -136,7 +163,7 @@ def fit(
             if log_path is not None:
                 append_jsonl(log_path, [entry])
             shown = ", ".join(f"{k} loss {v:.4f}" for k, v in losses.items() if v is not None)
-            echo(
+            logger.info(
                 f"[train] epoch {epoch + 1}/{config.epochs}: {shown}"
                 + (f", val mAP {metric:.2f}" if metric is not None else "")
             )
@@ -149,6 +176,26 @@ def fit(
         "best_val_map": best,
         "processes": accelerator.num_processes,
     }
+
+
+class _LabelDraws:
+    """The label columns each batch of a phase scores: all, or a fresh random subset per batch.
+
+    DualCoOp's ``num_train_cls``: on NUS-WIDE each real batch scores 100 random seen labels of 925,
+    so the real pass does not outweigh the synthetic one by the label count alone.
+    """
+
+    def __init__(self, phase: Phase, seed: int) -> None:
+        self.names = phase.label_names
+        count = phase.labels_per_batch
+        self.count = count if count is not None and count < len(self.names) else None
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def next_batch(self, targets: torch.Tensor) -> tuple[list[str], torch.Tensor]:
+        if self.count is None:
+            return self.names, targets
+        picked = torch.randperm(len(self.names), generator=self.generator)[: self.count].sort().values
+        return [self.names[i] for i in picked.tolist()], targets[:, picked.to(targets.device)]
 
 
 @dataclass
@@ -181,9 +228,11 @@ def _run_phase(loop: _Loop, phase: Phase, epoch: int) -> float | None:
     torch.manual_seed(seed_for("train", "augment", phase.name, epoch, accelerator.process_index))
     total, count = 0.0, 0
     main = accelerator.is_main_process
+    columns = _LabelDraws(phase, seed_for("train", "labels", phase.name, epoch, accelerator.process_index))
     bar = progress(loader, desc=f"epoch {epoch + 1} {phase.name}", unit="batch") if main else loader
-    for images, targets in bar:
-        logits = loop.step_module(images, phase.label_names)
+    for images, all_targets in bar:
+        names, targets = columns.next_batch(all_targets)
+        logits = loop.step_module(images, names)
         loss = softmax_asymmetric_loss(
             logits,
             targets,

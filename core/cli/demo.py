@@ -8,17 +8,19 @@ method in the shapes world (``examples/shapes.toml``); elsewhere on tiny random 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from importlib import resources
 from pathlib import Path
 
 import click
-from tailorgen.cli.run import stage_list
+from tailorgen.cli.run import echo_summary, stage_list
 from tailorgen.config import load_config
 from tailorgen.pipeline import run_pipeline
-from tailorgen.progress import echo
 
 __all__ = ["default_models_dir", "demo", "demo_models"]
+
+logger = logging.getLogger(__name__)
 
 
 def default_models_dir() -> Path:
@@ -60,8 +62,15 @@ def demo_models(directory: Path) -> None:
     help="shapes: pretrained shapes-world models (a clone's benchmarks/shapes/weights); "
     "tiny: random tiny models (data flow only); auto: shapes when its models are found.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON.")
 def demo(
-    out_dir: Path, stages: str | None, overrides: tuple[str, ...], models_dir: Path | None, world: str
+    out_dir: Path,
+    *,
+    stages: str | None,
+    overrides: tuple[str, ...],
+    models_dir: Path | None,
+    world: str,
+    as_json: bool,
 ) -> None:
     """Run the method offline: in the shapes world (examples/shapes.toml) or on tiny random models (examples/tiny.toml)."""
     from tailorgen.testing import ensure_demo_models
@@ -72,16 +81,14 @@ def demo(
     if chosen == "shapes":
         os.environ["TAILORGEN_SHAPES_WEIGHTS"] = str(weights)
         os.environ["TAILORGEN_SHAPES_DATA"] = str(ensure_shapes_data(models_dir / "shapes-coco"))
-        echo(f"[tailorgen] demo world: shapes (pretrained shapes-world models from {weights})")
+        logger.info("[tailorgen] demo world: shapes (pretrained shapes-world models from %s)", weights)
     else:
         ensure_demo_models(models_dir)
         os.environ["TAILORGEN_DEMO_MODELS"] = str(models_dir.resolve())
-        echo(
+        logger.info(
             "[tailorgen] demo world: tiny (random models: the data flows, nothing is learnt; "
             "a clone's benchmarks/shapes/weights gives the shapes world)"
         )
-    example = f"{chosen}.toml"
-    with resources.as_file(resources.files("tailorgen.examples").joinpath(example)) as path:
-        config = load_config(path, overrides)
-    run_pipeline(config, stage_list(stages), out_dir)
-    echo(f"[tailorgen] demo run written to {out_dir}")
+    with resources.as_file(resources.files("tailorgen.examples").joinpath(f"{chosen}.toml")) as path:
+        config = load_config(path, overrides, env=True)
+    echo_summary(out_dir, run_pipeline(config, stage_list(stages), out_dir), as_json)

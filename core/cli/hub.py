@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import click
+from tailorgen.cli import example_epilog
 
 __all__ = ["hub"]
 
@@ -14,7 +15,7 @@ def hub() -> None:
     """Browse tailorgen models on the Hugging Face Hub."""
 
 
-@hub.command("list")
+@hub.command("list", epilog=example_epilog("tailorgen hub list --search tiny --label cat --json"))
 @click.option("--search", metavar="TEXT", help="Only repos whose id contains TEXT.")
 @click.option(
     "--label", "labels", multiple=True, metavar="NAME", help="Only models that know this label (repeatable)."

@@ -14,8 +14,11 @@ __all__ = ["plugins"]
 @click.option("--role", type=click.Choice(ROLES), help="Only this role.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def plugins(role: str | None, as_json: bool) -> None:
-    """List registered plugins by role, with their providers and load errors."""
+    """List registered plugins by role, the CLI commands plugins add, and load errors."""
+    from tailorgen.cli import COMMANDS
+
     registry = get_registry()
+    commands = registry.commands(reserved=COMMANDS)  # run the hooks: their failures are listed too
     roles = [role] if role else list(ROLES)
     data = {
         "roles": {
@@ -32,6 +35,15 @@ def plugins(role: str | None, as_json: bool) -> None:
             ]
             for r in roles
         },
+        "commands": [
+            {
+                "name": c.name,
+                "plugin": c.source.plugin,
+                "distribution": c.source.distribution,
+                "version": c.source.version,
+            }
+            for c in sorted(commands.values(), key=lambda c: c.name)
+        ],
         "errors": [
             {
                 "plugin": err.source.plugin,
@@ -50,6 +62,12 @@ def plugins(role: str | None, as_json: bool) -> None:
             for e in entries or [{"name": "(none)", "description": "", "distribution": "", "version": ""}]:
                 origin = f"  [{e['distribution']} {e['version']}]" if e["distribution"] else ""
                 click.echo(f"  {e['name']:<16} {e['description']}{origin}")
+        if data["commands"]:
+            click.echo("commands:")
+            for c in data["commands"]:
+                click.echo(
+                    f"  {c['name']:<16} tailorgen {c['name']} --help  [{c['distribution']} {c['version']}]"
+                )
         for err in data["errors"]:
             click.echo(f"failed: {err['plugin']} ({err['distribution']}): {err['error']}", err=True)
     registry.check_strict()

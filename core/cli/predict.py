@@ -1,9 +1,15 @@
-"""``tailorgen predict MODEL IMAGE...``: top labels per image with any backend."""
+"""``tailorgen predict MODEL IMAGE...``: top labels per image with any backend.
+
+Inputs are checked before the model loads (a Hub download may take minutes); a missing or undecodable
+image is reported on stderr and costs only its own result; the exit status is 1 if any image failed.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -32,8 +38,25 @@ __all__ = ["predict"]
     "--top-k", type=click.IntRange(min=0), default=5, show_default=True, help="Labels per image (0: all)."
 )
 @click.option("--threshold", type=click.FloatRange(0, 1), help="Only labels with at least this probability.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=16, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per image) instead of text.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=16,
+    show_default=True,
+    help="Images decoded and run together.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print one JSON document at the end: {"backend", "results": [{"image", "labels"}], "errors": [{"image", "error"}]}.',
+)
+@click.option(
+    "--jsonl",
+    "as_jsonl",
+    is_flag=True,
+    help='Print JSON Lines, one object per image as each batch finishes: {"image", "labels"} or {"image", "error"}.',
+)
 def predict(
     model: str,
     images: tuple[Path, ...],
@@ -45,25 +68,68 @@ def predict(
     threshold: float | None,
     batch_size: int,
     as_json: bool,
+    as_jsonl: bool,
 ) -> None:
-    """Label IMAGEs with MODEL: a run directory, an exported .onnx/.engine, a classifier directory or a Hub id."""
-    from tailorgen.predict import load_predictor, top_labels
+    """Label IMAGES with MODEL: a run directory, an exported .onnx/.engine, a classifier directory or a Hub id.
 
-    predictor = load_predictor(model, backend, provider=provider, device=device)
-    probabilities = predictor.predict(list(images), batch_size=batch_size)
-    results = [
-        {
-            "image": str(path),
-            "labels": [
-                {"label": s.label, "score": round(s.score, 6)}
-                for s in top_labels(row, predictor.label_names, top_k, threshold)
-            ],
-        }
-        for path, row in zip(images, probabilities, strict=True)
-    ]
+    An IMAGE may be a folder: its image files (.png, .jpg, .jpeg, .webp, .bmp, .gif, .tif, .tiff)
+    are taken recursively, sorted, skipping hidden files and folders. Each image that is missing or
+    does not decode is reported on stderr; the others still get results, and the exit status is 1.
+
+    \b
+    Example:
+      tailorgen predict runs/demo photos/ --top-k 3 --jsonl > labels.jsonl
+    """
+    from tailorgen.predict import load_predictor
+    from tailorgen.predict.batches import predict_files
+    from tailorgen.predict.images import ImageFailure, collect_images
+
+    if as_json and as_jsonl:
+        raise click.UsageError("--json and --jsonl are alternatives: pick one")
+    paths, failures = collect_images(images)
+    for failure in failures:
+        _report(failure, as_jsonl)
+    results: list[dict[str, Any]] = []
+    used_backend = None
+    if paths:  # no model load (maybe a Hub download) when nothing is left to label
+        predictor = load_predictor(model, backend, provider=provider, device=device)
+        used_backend = predictor.backend
+        for batch in predict_files(predictor, paths, batch_size):
+            for outcome in batch:
+                if isinstance(outcome, ImageFailure):
+                    failures.append(outcome)
+                    _report(outcome, as_jsonl)
+                    continue
+                labels = _labels(outcome.probabilities, predictor.label_names, top_k, threshold)
+                result = {"image": outcome.image, "labels": labels}
+                if as_json:
+                    results.append(result)
+                else:
+                    _emit(result, as_jsonl)
     if as_json:
-        click.echo(json.dumps({"backend": predictor.backend, "results": results}, indent=2))
+        errors = [{"image": f.image, "error": f.error} for f in failures]
+        document = {"backend": used_backend, "results": results, "errors": errors}
+        click.echo(json.dumps(document, indent=2))
+    if failures:
+        raise SystemExit(1)
+
+
+def _labels(row: Any, names: Sequence[str], top_k: int, threshold: float | None) -> list[dict[str, Any]]:
+    from tailorgen.predict import top_labels
+
+    return [{"label": s.label, "score": round(s.score, 6)} for s in top_labels(row, names, top_k, threshold)]
+
+
+def _report(failure: Any, as_jsonl: bool) -> None:
+    """One line on stderr per bad image; JSON Lines also get a line, so every input has one."""
+    click.echo(f"error: {failure.error}", err=True)
+    if as_jsonl:
+        click.echo(json.dumps({"image": failure.image, "error": failure.error}))
+
+
+def _emit(result: dict[str, Any], as_jsonl: bool) -> None:
+    if as_jsonl:
+        click.echo(json.dumps(result))
         return
-    for result in results:
-        labels = ", ".join(f"{item['label']} ({item['score']:.3f})" for item in result["labels"]) or "-"
-        click.echo(f"{result['image']}: {labels}")
+    labels = ", ".join(f"{item['label']} ({item['score']:.3f})" for item in result["labels"]) or "-"
+    click.echo(f"{result['image']}: {labels}")

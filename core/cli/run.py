@@ -1,19 +1,50 @@
-"""``tailorgen run CONFIG``: run (or plan) the configured stages."""
+"""``tailorgen run CONFIG``: run (or plan) the configured stages, then print what each stage produced."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from tailorgen.config import load_config
 from tailorgen.pipeline import plan_pipeline, run_pipeline
 
-__all__ = ["run", "stage_list"]
+__all__ = ["echo_summary", "format_summary", "run", "stage_list"]
 
 
 def stage_list(value: str | None) -> list[str] | None:
     return [s.strip() for s in value.split(",") if s.strip()] if value else None
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, str):
+        return value
+    text = json.dumps(value, default=str)
+    # a one-line summary: long nested values (validation reports) are counted, --json has them
+    if len(text) <= 100:
+        return text
+    return "1 item" if len(value) == 1 else f"{len(value)} items"
+
+
+def format_summary(run_dir: Path, results: dict[str, Any]) -> str:
+    """``run directory: ...`` then one line per stage with what its summary reports."""
+    width = max((len(name) for name in results), default=0)
+    lines = [f"run directory: {run_dir}"]
+    for stage, summary in results.items():
+        shown = ", ".join(f"{key} {_value(value)}" for key, value in summary.items() if value is not None)
+        lines.append(f"  {stage:<{width}}  {shown or 'done'}")
+    return "\n".join(lines)
+
+
+def echo_summary(run_dir: Path, results: dict[str, Any], as_json: bool) -> None:
+    """The command's output on stdout: the summary as text, or as one JSON object for scripts."""
+    if as_json:
+        click.echo(json.dumps({"run_dir": str(run_dir), "stages": results}, indent=2, default=str))
+    else:
+        click.echo(format_summary(run_dir, results))
 
 
 @click.command()
@@ -24,12 +55,24 @@ def stage_list(value: str | None) -> list[str] | None:
     "--out", "out_dir", type=click.Path(path_type=Path), help="Run directory (default: run.out_dir)."
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan (plugins, models, counts); load no model.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run's summary as JSON (the plan always is).")
 def run(
-    config_path: Path, stages: str | None, overrides: tuple[str, ...], out_dir: Path | None, dry_run: bool
+    config_path: Path,
+    *,
+    stages: str | None,
+    overrides: tuple[str, ...],
+    out_dir: Path | None,
+    dry_run: bool,
+    as_json: bool,
 ) -> None:
-    """Run the stages of the pipeline described by CONFIG (a TOML file)."""
-    config = load_config(config_path, overrides)
+    """Run the stages of the pipeline described by CONFIG (a TOML file).
+
+    Settings come from CONFIG, then TAILORGEN_* environment variables (TAILORGEN_GENERATE__QUOTA=5),
+    then --set. Each stage resumes from what the run directory already holds.
+    """
+    config = load_config(config_path, overrides, env=True)
     if dry_run:
         click.echo(json.dumps(plan_pipeline(config, stage_list(stages), out_dir), indent=2, default=str))
         return
-    run_pipeline(config, stage_list(stages), out_dir)
+    results = run_pipeline(config, stage_list(stages), out_dir)
+    echo_summary(out_dir or config.run.out_dir, results, as_json)

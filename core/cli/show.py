@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from tailorgen.errors import TailorgenError
 
 __all__ = ["show"]
 
@@ -33,6 +34,11 @@ def show(
     """Render accepted (and optionally rejected) images of RUN_DIR/synthetic with labels and scores."""
     from tailorgen.synthetic.sheet import write_contact_sheet
 
+    if not run_dir.is_dir():
+        what = "is a file, not a run directory" if run_dir.exists() else "does not exist"
+        raise TailorgenError(
+            f"run directory {run_dir} {what}", "pass the run.out_dir of a run whose generate stage ran"
+        )
     target = write_contact_sheet(
         run_dir, out_path, include_rejected=rejected, limit=limit, columns=columns, size=size
     )

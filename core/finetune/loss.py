@@ -1,4 +1,4 @@
-"""The text-encoder fine-tuning loss L_TE (METHOD.md step 5): asymmetric, on grouping-softmax scores."""
+"""The text-encoder fine-tuning loss L_TE (docs/method.md, step 5): asymmetric, on grouping-softmax scores."""
 
 from __future__ import annotations
 

@@ -1,8 +1,15 @@
 """The L_TE optimisation loop: accumulation, clipping, non-finite skips, logging, checkpoints, resume.
 
-It knows nothing about diffusion or CLIP: ``compute(step, micro)`` returns one micro-batch's loss.
-Every step reseeds torch from the run seed and the step number, so a resumed run draws exactly what
-an uninterrupted one would, and the log (``log.jsonl``) is cut back to the checkpoint it resumes from.
+It knows nothing about diffusion or CLIP: ``compute(step, micro)`` returns one draw's loss, where
+``(step, micro)`` is the draw's key in a :class:`~tailorgen.finetune.draw_plan.DrawPlan`. Torch is
+reseeded from the run seed and the key before every draw, so a resumed run draws exactly what an
+uninterrupted one would, and the log (``log.jsonl``) is cut back to the checkpoint it resumes from.
+
+Data parallel (torchrun / accelerate launch): every process makes its share of a step's draws,
+divides each loss by the step's total draw count and backpropagates; the gradients are then summed
+over processes, so every process holds the same averaged gradient, takes the same clipped AdamW step
+and keeps identical weights without a DDP wrapper. The main process alone writes the log and the
+checkpoints; every process resumes from the checkpoint the main process names.
 """
 
 from __future__ import annotations
@@ -18,10 +25,13 @@ from typing import Any, Literal
 
 import torch
 from tailorgen.context import derive_seed
+from tailorgen.distributed import Processes
 from tailorgen.errors import TailorgenError
 from tailorgen.finetune.checkpoints import CheckpointStore
+from tailorgen.finetune.draw_plan import DrawKey, DrawPlan
 from tailorgen.io import append_jsonl, atomic_write_text, read_jsonl
 from tailorgen.progress import progress
+from tqdm.auto import tqdm
 
 __all__ = ["MicroStep", "TrainerConfig", "train_text_encoder"]
 
@@ -81,21 +91,34 @@ def _accept_rate(records: Iterable[dict[str, Any]]) -> float:
 
 
 def _resume(
-    store: CheckpointStore, log: Path, *, encoder: Any, optimizer: Any, scaler: Any, config: TrainerConfig
-) -> int:
-    start = store.latest()
+    store: CheckpointStore,
+    log: Path,
+    *,
+    encoder: Any,
+    optimizer: Any,
+    scaler: Any,
+    config: TrainerConfig,
+    procs: Processes,
+) -> tuple[int, list[dict[str, Any]]]:
+    """Load the latest checkpoint on every process; return its step and the log records up to it."""
+    # the main process names the checkpoint: on a shared filesystem others may see a stale listing
+    start = procs.broadcast(store.latest() if procs.is_main else None)
     if start is not None:
         state = store.load(start, encoder, optimizer)
         if state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
         if state.get("fingerprint") != config.fingerprint:
             raise TailorgenError(
-                f"fine-tuning checkpoints in {store.root} were made with different [finetune] settings",
-                "restore the settings, use a new --out folder, or delete the finetune/ folder to start over",
+                f"fine-tuning checkpoints in {store.root} were made with different [finetune] settings "
+                "or a different number of processes",
+                "restore the settings and process count, use a new --out folder, or delete the finetune/ "
+                "folder to start over",
             )
-    kept = [r for r in read_jsonl(log) if r["step"] <= (start or 0)]
-    atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in kept))
-    return start or 0
+    kept: list[dict[str, Any]] | None = None
+    if procs.is_main:
+        kept = [r for r in read_jsonl(log) if r["step"] <= (start or 0)]
+        atomic_write_text(log, "".join(json.dumps(r) + "\n" for r in kept))
+    return start or 0, procs.broadcast(kept)
 
 
 def _autocast(device: torch.device, mode: MixedPrecision) -> contextlib.AbstractContextManager[Any]:
@@ -104,8 +127,52 @@ def _autocast(device: torch.device, mode: MixedPrecision) -> contextlib.Abstract
     return torch.autocast(device.type, dtype=torch.bfloat16 if mode == "bf16" else torch.float16)
 
 
+def _sum_gradients(params: list[torch.nn.Parameter], procs: Processes) -> None:
+    """Sum gradients over processes; a gradient missing on one process counts as zero there."""
+    if procs.world == 1:
+        return
+    has = torch.tensor([p.grad is not None for p in params], dtype=torch.float32, device=params[0].device)
+    procs.sum_([has])  # the same set of parameters on every process, or the reductions would not match
+    for param, flag in zip(params, has.tolist(), strict=True):
+        if flag and param.grad is None:
+            param.grad = torch.zeros_like(param)
+    procs.sum_([p.grad for p in params if p.grad is not None])
+
+
+def _draw(
+    keys: list[DrawKey],
+    total: int,
+    compute: Callable[[int, int], MicroStep],
+    config: TrainerConfig,
+    *,
+    scaler: torch.amp.GradScaler,
+    device: torch.device,
+) -> list[dict[str, Any]]:
+    """This process's draws of one step: forward, and backward of ``loss / total`` while finite."""
+    draws = []
+    for key in keys:
+        torch.manual_seed(derive_seed(config.seed, "finetune-draw", *key))
+        with _autocast(device, config.mixed_precision):
+            out = compute(*key)
+        loss = float(out.loss.detach())
+        draws.append(
+            {
+                "key": key,
+                "loss": loss,
+                "accepted": out.accepted,
+                "images": out.images,
+                "labels": list(out.labels),
+            }
+        )
+        if not math.isfinite(loss):
+            break  # a non-finite loss poisons the whole step: skip it
+        scaler.scale(out.loss / total).backward()
+    return draws
+
+
 def _optimizer_step(
     step: int,
+    plan: DrawPlan,
     compute: Callable[[int, int], MicroStep],
     config: TrainerConfig,
     *,
@@ -113,25 +180,22 @@ def _optimizer_step(
     optimizer: torch.optim.Optimizer,
     scaler: torch.amp.GradScaler,
     device: torch.device,
+    procs: Processes,
 ) -> dict[str, Any]:
-    """Accumulate micro-batches, clip, and step unless the loss or gradient is non-finite."""
+    """Accumulate the step's draws over processes, clip, and step unless anything is non-finite."""
     optimizer.zero_grad(set_to_none=True)
-    losses, accepted, images, label_sets = [], 0, 0, []
-    for micro in range(config.grad_accumulation):
-        with _autocast(device, config.mixed_precision):
-            out = compute(step, micro)
-        losses.append(float(out.loss.detach()))
-        accepted, images = accepted + out.accepted, images + out.images
-        label_sets.append(list(out.labels))
-        if not math.isfinite(losses[-1]):
-            break  # a non-finite loss poisons the whole step: skip it
-        scaler.scale(out.loss / config.grad_accumulation).backward()
+    keys = plan.share(step, procs.rank, procs.world)
+    mine = _draw(keys, plan.draws_per_step, compute, config, scaler=scaler, device=device)
+    # every process sees every draw's loss, so all of them take the same skip decision
+    draws = sorted((d for part in procs.gather(mine) for d in part), key=lambda d: d["key"])
+    losses = [d["loss"] for d in draws]
     finite = all(map(math.isfinite, losses))
     norm = float("nan")
     if finite:
+        _sum_gradients(params, procs)
         scaler.unscale_(optimizer)
         norm = float(torch.nn.utils.clip_grad_norm_(params, config.max_grad_norm))
-        finite = math.isfinite(norm)
+        finite = math.isfinite(norm)  # the summed gradient is identical everywhere, and so is the norm
         if finite:
             scaler.step(optimizer)
         scaler.update()  # fp16: halves the loss scale after an overflow (needs the unscale_ above)
@@ -140,10 +204,10 @@ def _optimizer_step(
         "step": step + 1,
         "loss": sum(losses) / len(losses) if finite else None,
         "grad_norm": norm if finite else None,
-        "accepted": accepted,
-        "images": images,
+        "accepted": sum(d["accepted"] for d in draws),
+        "images": sum(d["images"] for d in draws),
         "skipped": not finite,
-        "labels": label_sets,
+        "labels": [d["labels"] for d in draws],
     }
 
 
@@ -155,31 +219,49 @@ def train_text_encoder(
     store: CheckpointStore,
     log: Path,
     save_encoder: Callable[[Path], Any],
+    plan: DrawPlan | None = None,
+    procs: Processes | None = None,
 ) -> dict[str, Any]:
-    """Run (or resume) ``config.steps`` optimizer steps of ``encoder``; return a summary.
+    """Run (or resume) ``plan.optimizer_steps`` optimizer steps of ``encoder``; return a summary.
 
-    The summary's ``acceptance_rate`` covers the whole run, ``running_*`` the last 50 steps.
+    ``plan`` defaults to ``config.steps`` steps of ``config.grad_accumulation`` draws; ``procs`` to
+    this process alone. The summary's ``acceptance_rate`` covers the whole run, ``running_*`` the
+    last 50 steps.
     """
+    plan = plan or DrawPlan(config.steps, config.grad_accumulation)
+    procs = procs or Processes()
     params = [p for p in encoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
     device = params[0].device
     scaler = torch.amp.GradScaler(
         device.type, init_scale=config.loss_scale, enabled=config.mixed_precision == "fp16"
     )
-    start = _resume(store, log, encoder=encoder, optimizer=optimizer, scaler=scaler, config=config)
+    start, done = _resume(
+        store, log, encoder=encoder, optimizer=optimizer, scaler=scaler, config=config, procs=procs
+    )
     totals = _Totals()
     recent: deque[dict[str, Any]] = deque(maxlen=50)  # the progress bar shows a running window
-    for record in read_jsonl(log):
+    for record in done:
         totals.add(record)
         recent.append(record)
-    bar = progress(total=config.steps, initial=start, desc="finetune")
+    steps = plan.optimizer_steps
+    # one bar for the whole launch: only the main process draws it
+    bar = progress(total=steps, initial=start, desc="finetune") if procs.is_main else tqdm(disable=True)
     encoder.train()
-    for step in range(start, config.steps):
-        torch.manual_seed(derive_seed(config.seed, "finetune-step", step))
+    for step in range(start, steps):
         record = _optimizer_step(
-            step, compute, config, params=params, optimizer=optimizer, scaler=scaler, device=device
+            step,
+            plan,
+            compute,
+            config,
+            params=params,
+            optimizer=optimizer,
+            scaler=scaler,
+            device=device,
+            procs=procs,
         )
-        append_jsonl(log, [record])
+        if procs.is_main:
+            append_jsonl(log, [record])
         totals.add(record)
         recent.append(record)
         bar.update(1)
@@ -196,12 +278,14 @@ def train_text_encoder(
                 "loss or gradient",
                 "lower [finetune] lr, use mixed_precision = 'no' or 'bf16', or check the generator's dtype",
             )
-        if (step + 1) % config.checkpoint_every == 0 or step + 1 == config.steps:
+        if procs.is_main and ((step + 1) % config.checkpoint_every == 0 or step + 1 == steps):
             extra = {"fingerprint": config.fingerprint, "scaler": scaler.state_dict()}
             store.save(step + 1, save_encoder, optimizer, extra)
     bar.close()
     return {
-        "steps": config.steps,
+        "steps": steps,
+        "label_sets": plan.label_sets,
+        "processes": procs.world,
         "resumed_from": start,
         "skipped_steps": totals.skipped,
         "acceptance_rate": totals.accepted / max(totals.images, 1),

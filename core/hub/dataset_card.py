@@ -6,6 +6,7 @@ from collections import Counter
 from typing import Any
 
 from tailorgen.hub.card_text import generation_section, labels_section
+from tailorgen.hub.licenses import data_license, generator_model
 from tailorgen.hub.run_facts import RunFacts
 
 __all__ = ["dataset_card", "size_category"]
@@ -41,6 +42,8 @@ def dataset_card(
 ) -> Any:
     from huggingface_hub import DatasetCard, DatasetCardData
 
+    generator = facts.plugin("generator")
+    license_ = data_license(generator_model(generator.get("plugin"), generator.get("options") or {}))
     counts = Counter(name for row in rows for name in row.get("labels") or [])
     configs = None
     if layout == "parquet":
@@ -53,6 +56,7 @@ def dataset_card(
         task_ids=["multi-label-image-classification"],
         tags=["tailorgen", "synthetic-data", "multi-label", "zero-shot"],
         size_categories=[size_category(len(rows))],
+        license=license_.license,
         configs=configs,
     )
     columns = sorted({k for row in rows for k in row} - {"file_name"} | {"image"})
@@ -91,6 +95,10 @@ data = load_dataset("{repo_id}", split="train")
 ```
 
 Stored as {"Parquet shards (`data/`) with the images embedded" if layout == "parquet" else "an imagefolder: `images/` and `metadata.jsonl`"}.
+
+## License
+
+{license_.statement}
 
 ## Limitations
 

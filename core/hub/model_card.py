@@ -9,7 +9,7 @@ from tailorgen.hub.eval_results import eval_dataset, eval_metrics, metrics_table
 from tailorgen.hub.run_facts import RunFacts
 from tailorgen.hub.usage import onnx_usage, python_usage
 
-__all__ = ["TAGS", "base_model_id", "model_card"]
+__all__ = ["TAGS", "base_model_id", "files_section", "model_card"]
 
 TAGS = ["tailorgen", "zero-shot", "multi-label", "synthetic-data", "image-classification", "clip"]
 
@@ -36,6 +36,27 @@ def base_model_id(backbone: str) -> str | None:
     except Exception:  # an unknown name: the card just has no base model
         return None
     return hub_id.strip("/") or None
+
+
+#: repo file -> what it holds; the card's "Files" section links those the repo has
+_FILES = {
+    "config.json": "the network and its label names (what `Classifier.from_pretrained` rebuilds it from)",
+    "model.safetensors": "every weight, the CLIP towers included",
+    "labels.json": "the full label set: seen/unseen split, synonyms, parents",
+    "eval.json": "the evaluation behind the table above",
+    "model.onnx": "the exported ONNX graph (probabilities out, preprocessing in `config.json`)",
+}
+
+_OUTSIDE_RUN = (
+    "This classifier was saved outside a tailorgen run (`Classifier.save_pretrained`), so how its "
+    "training images were made is not recorded here."
+)
+
+
+def files_section(files: list[str]) -> str:
+    """Links to the repo's files, only those in ``files`` (a card links nothing that does not exist)."""
+    lines = [f"- [`{name}`]({name}): {what}" for name, what in _FILES.items() if name in files]
+    return "\n".join(lines) or "-"
 
 
 def _card_data(facts: RunFacts, repo_id: str, dataset_repo: str | None, base_model: str | None) -> Any:
@@ -77,8 +98,17 @@ def model_card(
     dataset_repo: str | None = None,
     text_encoder_repo: str | None = None,
     has_onnx: bool = False,
+    files: list[str] | None = None,
 ) -> Any:
+    """The card; ``files``: what the repo folder holds (linked), ``None`` for the usual set of a run.
+
+    Facts a classifier saved outside a run lacks (``facts.in_run`` false) are left out, not guessed.
+    """
     from huggingface_hub import ModelCard
+
+    if files is None:
+        files = ["config.json", "model.safetensors", "labels.json"]
+        files += ["eval.json"] * (facts.eval is not None) + ["model.onnx"] * has_onnx
 
     backbone = str(facts.classifier_config.get("backbone") or "")
     base_model = base_model_id(backbone)
@@ -112,16 +142,20 @@ CLIP classifier (learned positive/negative prompt contexts, fusion head
 
 {f"On `{name}` ({split} split):" if facts.eval else ""}
 
-{metrics_table(facts)}
+{metrics_table(facts) if facts.in_run else "No evaluation is recorded with this classifier."}
 
 ## How the training data were generated
 
-{generation_section(facts, text_encoder_repo)}
+{generation_section(facts, text_encoder_repo) if facts.in_run else _OUTSIDE_RUN}
 
 ## How to use
 
 {python_usage(repo_id)}
 {onnx_usage(repo_id) if has_onnx else ""}
+## Files
+
+{files_section(files)}
+
 ## Limitations
 
 {_LIMITATIONS}

@@ -45,8 +45,14 @@ def stage_model(
         if not facts.onnx_path.is_file():
             raise TailorgenError(f"--include-onnx: {facts.onnx_path} not found", "run the export stage first")
         link_or_copy(facts.onnx_path, folder / "model.onnx")
+    files = sorted(p.name for p in folder.iterdir())
     card = model_card(
-        facts, repo_id, dataset_repo=dataset_repo, text_encoder_repo=text_encoder_repo, has_onnx=include_onnx
+        facts,
+        repo_id,
+        dataset_repo=dataset_repo,
+        text_encoder_repo=text_encoder_repo,
+        has_onnx=include_onnx,
+        files=files,
     )
     (folder / "README.md").write_text(str(card), encoding="utf-8")
     return sorted(p.name for p in folder.iterdir())

@@ -17,7 +17,7 @@ from tailorgen.errors import TailorgenError
 from tailorgen.io import read_jsonl
 from tailorgen.labels import LabelSet, load_label_set
 
-__all__ = ["Acceptance", "RunFacts", "read_run"]
+__all__ = ["Acceptance", "RunFacts", "classifier_facts", "classifier_label_set", "read_run"]
 
 _TRAIN_HINT = "run the train stage first (tailorgen run CONFIG --stages train)"
 
@@ -45,6 +45,8 @@ class RunFacts:
     manifest: dict[str, Any] = field(default_factory=dict)
     prompts_report: dict[str, Any] = field(default_factory=dict)
     acceptance: Acceptance | None = None
+    #: False for a classifier saved outside a run: nothing about its data or evaluation is known
+    in_run: bool = True
 
     @property
     def classifier_dir(self) -> Path:
@@ -117,23 +119,31 @@ def _acceptance(synthetic: Path) -> Acceptance | None:
     return Acceptance(len(rows), accepted, {n: (kept[n], tried[n]) for n in sorted(tried)})
 
 
-def read_run(run_dir: str | Path) -> RunFacts:
-    """Read a finished run directory (it needs at least ``classifier/``)."""
+def _run_config(root: Path) -> dict[str, Any]:
+    """The run's ``config.toml`` (``{}`` without one)."""
+    if not (root / "config.toml").is_file():
+        return {}
+    try:
+        return tomllib.loads((root / "config.toml").read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TailorgenError(f"cannot read {root / 'config.toml'}: {exc}") from None
+
+
+def read_run(run_dir: str | Path, classifier_config: dict[str, Any] | None = None) -> RunFacts:
+    """Read a finished run directory (it needs at least ``classifier/``, unless ``classifier_config``
+    gives the classifier's config: the train stage writes the card before ``classifier/`` exists)."""
     root = Path(run_dir)
     if not root.is_dir():
         raise TailorgenError(f"run directory {root} not found", "pass the --out folder of a finished run")
-    config_json = root / "classifier" / "config.json"
-    if not config_json.is_file():
-        raise TailorgenError(f"{root} has no trained classifier ({config_json} is missing)", _TRAIN_HINT)
-    classifier = _json(config_json)
-    if not isinstance(classifier, dict) or not classifier.get("label_names"):
-        raise TailorgenError(f"{config_json} has no label_names: not a tailorgen classifier", _TRAIN_HINT)
-    config: dict[str, Any] = {}
-    if (root / "config.toml").is_file():
-        try:
-            config = tomllib.loads((root / "config.toml").read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise TailorgenError(f"cannot read {root / 'config.toml'}: {exc}") from None
+    classifier = classifier_config
+    if classifier is None:
+        config_json = root / "classifier" / "config.json"
+        if not config_json.is_file():
+            raise TailorgenError(f"{root} has no trained classifier ({config_json} is missing)", _TRAIN_HINT)
+        classifier = _json(config_json)
+        if not isinstance(classifier, dict) or not classifier.get("label_names"):
+            raise TailorgenError(f"{config_json} has no label_names: not a tailorgen classifier", _TRAIN_HINT)
+    config = _run_config(root)
     return RunFacts(
         run_dir=root,
         classifier_config=classifier,
@@ -145,4 +155,42 @@ def read_run(run_dir: str | Path) -> RunFacts:
         if (root / "prompts_report.json").is_file()
         else {},
         acceptance=_acceptance(root / "synthetic"),
+    )
+
+
+def _run_of(folder: Path, run_dir: str | Path | None) -> Path | None:
+    """The run a classifier folder belongs to: ``run_dir`` if given, else the run ``folder`` is the
+    ``classifier/`` of (beside a ``config.toml``), else ``None``."""
+    if run_dir is not None:
+        return Path(run_dir)
+    return (
+        folder.parent if folder.name == "classifier" and (folder.parent / "config.toml").is_file() else None
+    )
+
+
+def classifier_label_set(
+    folder: str | Path, classifier_config: dict[str, Any], run_dir: str | Path | None = None
+) -> LabelSet:
+    """A saved classifier's label set: its run's (when it still matches), else one from its config."""
+    run = _run_of(Path(folder), run_dir)
+    try:
+        config = _run_config(run) if run else {}
+    except TailorgenError:  # an unreadable config.toml: the classifier's own label names still hold
+        config = {}
+    return _label_set(config, classifier_config)
+
+
+def classifier_facts(
+    folder: str | Path, classifier_config: dict[str, Any], run_dir: str | Path | None = None
+) -> RunFacts:
+    """What a saved classifier says about itself: its run's facts (``run_dir``, or the run ``folder``
+    is the ``classifier/`` of), else only its config (``in_run`` false: no data or evaluation)."""
+    run = _run_of(Path(folder), run_dir)
+    if run is not None:
+        return read_run(run, classifier_config)
+    return RunFacts(
+        run_dir=Path(folder),
+        classifier_config=classifier_config,
+        label_set=_label_set({}, classifier_config),
+        in_run=False,
     )

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from tailorgen.hub.auth import hub_call
-from tailorgen.progress import echo, is_quiet
+from tailorgen.progress import is_quiet
 
 __all__ = ["link_or_copy", "push_folder"]
+
+logger = logging.getLogger(__name__)
 
 
 def link_or_copy(src: Path, dst: Path) -> None:
@@ -44,7 +47,7 @@ def push_folder(
         url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
         if revision not in {None, "main"}:
             api.create_branch(repo_id, branch=revision, repo_type=repo_type, exist_ok=True)
-    echo(f"[tailorgen] uploading {sum(1 for p in folder.rglob('*') if p.is_file())} files to {url}")
+    logger.info(f"[tailorgen] uploading {sum(1 for p in folder.rglob('*') if p.is_file())} files to {url}")
     with hub_call(f"upload to {kind}repo {repo_id}", token):
         info = api.upload_folder(
             folder_path=folder,

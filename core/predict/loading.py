@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tailorgen.devices import DEFAULT_DEVICE
 from tailorgen.errors import TailorgenError
 from tailorgen.predict.base import BACKENDS, Predictor
 
@@ -84,7 +85,7 @@ def load_predictor(
     backend: str = "auto",
     *,
     provider: str = "cpu",
-    device: str = "cpu",
+    device: str = DEFAULT_DEVICE,
     threads: int | None = None,
 ) -> Predictor:
     """A predictor for ``model``; ``provider`` picks onnxruntime's execution provider (cpu, cuda, tensorrt)."""

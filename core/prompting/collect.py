@@ -37,7 +37,13 @@ def _ask(
 ) -> None:
     requests = [
         PromptRequest(
-            p.set_id, p.labels, count, seed_for(p.set_id, path, attempt), attempt, validator.min_words
+            p.set_id,
+            p.labels,
+            count,
+            seed_for(p.set_id, path, attempt),
+            attempt,
+            validator.min_words,
+            validator.labels.prompt_names(p.labels),
         )
         for p in pending
     ]

@@ -1,11 +1,16 @@
-"""Singular and plural forms of English nouns: enough rules for label names, no dependency.
+"""Singular and plural forms of English nouns, for matching label names in prompts.
 
-Used so that a prompt saying "two dogs" counts for the label "dog" and "a bird" for "birds".
+Used so that a prompt saying "two dogs" counts for the label "dog" and "a bird" for "birds". The
+``inflect`` library does the general English rules (it knows "cookies" -> "cookie" but "ponies" ->
+"pony", "lenses" -> "lens" but "buses" -> "bus"); the tables below override it where a label needs
+another answer (mass nouns, words that only look plural, Latin plurals it does not know).
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import Any
 
 __all__ = ["noun_forms", "pluralize", "singularize"]
 
@@ -35,6 +40,10 @@ _IRREGULAR = {
     "hero": "heroes",
     "cactus": "cacti",
     "bus": "buses",
+    # singular words ending in "s" that inflect would shorten ("len", "canva", "ga")
+    "lens": "lenses",
+    "canvas": "canvases",
+    "gas": "gases",
 }
 _SINGULAR = {plural: singular for singular, plural in _IRREGULAR.items()}
 #: the same word for one and many (or only ever plural)
@@ -73,12 +82,20 @@ _INVARIANT = frozenset(
 )
 
 
-def pluralize(word: str) -> str:
-    """The plural of a lower-case noun (``"knife" -> "knives"``, ``"bus" -> "buses"``)."""
-    if word in _INVARIANT or word in _SINGULAR:
-        return word
-    if word in _IRREGULAR:
-        return _IRREGULAR[word]
+#: singular endings in "s" ("glass", "octopus", "famous", "tennis"); inflect would strip the "s"
+_SINGULAR_ENDINGS = ("ss", "us", "is")
+
+
+@cache
+def _engine() -> Any:
+    # imported on first use: inflect 7 type-checks its own functions at import (about 2 s of CPU)
+    import inflect
+
+    return inflect.engine()
+
+
+def _regular_plural(word: str) -> str:
+    """The plain English rule, also accepted beside inflect's answer ("volcanos", "golfs")."""
     if re.search(r"(s|x|z|ch|sh)$", word):
         return word + "es"
     if re.search(r"[^aeiou]y$", word):
@@ -86,22 +103,31 @@ def pluralize(word: str) -> str:
     return word + "s"
 
 
+def pluralize(word: str) -> str:
+    """The plural of a lower-case singular noun (``"knife" -> "knives"``, ``"bus" -> "buses"``)."""
+    if word in _INVARIANT or word in _SINGULAR:
+        return word
+    if word in _IRREGULAR:
+        return _IRREGULAR[word]
+    return str(_engine().plural_noun(word)) or _regular_plural(word)
+
+
 def singularize(word: str) -> str:
-    """The singular of a lower-case noun (``"birds" -> "bird"``, ``"ponies" -> "pony"``)."""
+    """The singular of a lower-case noun (``"birds" -> "bird"``, ``"cookies" -> "cookie"``)."""
     if word in _INVARIANT or word in _IRREGULAR:
         return word
     if word in _SINGULAR:
         return _SINGULAR[word]
-    if re.search(r"[^aeiou]ies$", word):
-        return word[:-3] + "y"
-    if re.search(r"(ss|x|z|ch|sh)es$", word):
-        return word[:-2]
-    if re.search(r"[^s]s$", word) and not word.endswith(("us", "is")):
-        return word[:-1]
-    return word
+    if not word.endswith("s") or word.endswith(_SINGULAR_ENDINGS):
+        return word
+    return _engine().singular_noun(word) or word
 
 
 def noun_forms(word: str) -> set[str]:
-    """The word itself, its plural and its singular (lower case)."""
+    """The word itself, its singular and its plurals (lower case)."""
     lower = word.lower()
-    return {lower, pluralize(lower), singularize(lower), pluralize(singularize(lower))}
+    singular = singularize(lower)
+    forms = {lower, singular, pluralize(singular)}
+    if singular not in _INVARIANT and singular not in _IRREGULAR:
+        forms.add(_regular_plural(singular))
+    return forms

@@ -1,4 +1,4 @@
-"""Does a text mention a label? Names, synonyms and their singular/plural forms all count."""
+"""Does a text mention a label? Names, prompt names, synonyms and their singular/plural forms all count."""
 
 from __future__ import annotations
 
@@ -33,7 +33,12 @@ class LabelMatcher:
     """Finds which labels of a label set a text mentions."""
 
     def __init__(self, labels: LabelSet) -> None:
-        self._patterns = {label.name: label_pattern((label.name, *label.synonyms)) for label in labels.labels}
+        self._patterns = {
+            label.name: label_pattern(
+                (label.name, *((label.prompt_name,) if label.prompt_name else ()), *label.synonyms)
+            )
+            for label in labels.labels
+        }
 
     def mentions(self, text: str, name: str) -> bool:
         return self._patterns[name].search(text) is not None

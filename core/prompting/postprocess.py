@@ -99,6 +99,7 @@ class PromptValidator:
     def __init__(
         self, labels: LabelSet, min_words: int = 10, max_words: int = 60, near_duplicate: float = 0.7
     ) -> None:
+        self.labels = labels
         self.matcher = LabelMatcher(labels)
         self.min_words = min_words
         self.max_words = max_words

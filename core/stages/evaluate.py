@@ -9,16 +9,18 @@ x used labels; reused when nothing changed) and ``eval/targets.npy``, and prints
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.context import RunContext
 from tailorgen.errors import ConfigError, TailorgenError
-from tailorgen.progress import echo
 from tailorgen.zeroshot import DEFAULT_TEMPLATES
 
 __all__ = ["Settings", "plan", "run", "validate"]
+
+logger = logging.getLogger(__name__)
 
 
 class Settings(BaseModel):
@@ -158,7 +160,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "models": {name: {"source": sources[name], **by_setting} for name, by_setting in results.items()},
     }
     atomic_write_json(ctx.path("eval.json"), report)
-    echo(
+    logger.info(
         f"evaluation on {settings.dataset}:{settings.split} ({len(dataset)} images)\n"
         + format_table(results, ks)
     )

@@ -6,6 +6,7 @@ the stage summary and ``export/validation.json``.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +15,10 @@ from tailorgen.config import PluginSpec
 from tailorgen.context import RunContext
 from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_json
-from tailorgen.progress import echo
 
 __all__ = ["Settings", "plan", "run", "validate"]
+
+logger = logging.getLogger(__name__)
 
 #: what runs when the config lists no [[exporters]]
 DEFAULT_EXPORTERS = (PluginSpec(plugin="onnx"),)
@@ -82,11 +84,11 @@ def run(ctx: RunContext) -> dict[str, Any]:
         exporter = ctx.create("exporter", key, spec)
         if isinstance(exporter, ValidatingExporter):
             exporter.validation = validation
-        echo(f"[tailorgen] export: {spec.plugin}")
+        logger.info(f"[tailorgen] export: {spec.plugin}")
         path = Path(exporter.export(classifier, out))
         reports = [report.as_dict() for report in getattr(exporter, "reports", [])]
         for report in getattr(exporter, "reports", []):
-            echo(f"[tailorgen]   {report.summary()}")
+            logger.info(f"[tailorgen]   {report.summary()}")
         artefacts.append({"plugin": spec.plugin, "path": path.name, "validation": reports})
     summary = {"classifier": settings.classifier, "artefacts": artefacts}
     atomic_write_json(out / "validation.json", summary)

@@ -5,31 +5,38 @@ images with gradients (whole CFG sampler + VAE decode), score them against every
 the discriminator's differentiable path, take the grouping softmax and L_TE, and update only the
 text encoder. Talks to plugins only through the DifferentiableGenerator / DifferentiableDiscriminator
 capabilities. Writes ``finetune/text_encoder/``, ``finetune/checkpoints/step-N/``, ``finetune/log.jsonl``.
+
+Under ``torchrun``/``accelerate launch`` every process draws its share of each step's label sets and
+the gradients are averaged (``[finetune] data_parallel`` says whether N processes keep the number of
+optimizer steps or the number of label sets); the main process writes every file.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import shutil
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.context import RunContext
-from tailorgen.errors import PluginError, TailorgenError
+from tailorgen.errors import PluginError
+from tailorgen.finetune.draw_plan import DrawPlan
 from tailorgen.io import atomic_write_json
-from tailorgen.progress import echo
 from tailorgen.registry.roles import DifferentiableDiscriminator, DifferentiableGenerator
 
 __all__ = ["Settings", "plan", "run", "validate"]
+
+logger = logging.getLogger(__name__)
 
 #: settings that may change between a run and its resumption (everything else must match)
 _RESUMABLE_CHANGES = {"steps", "checkpoint_every", "keep_checkpoints", "max_consecutive_nonfinite"}
 
 
 class Settings(BaseModel):
-    """``[finetune]``: METHOD.md step 5 defaults (COCO: 4000 steps; NUS-WIDE: 26000)."""
+    """``[finetune]``: docs/method.md step 5 defaults (COCO: 4000 steps; NUS-WIDE: 26000)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -55,6 +62,11 @@ class Settings(BaseModel):
     max_consecutive_nonfinite: int = Field(
         20, ge=1, description="abort after this many skipped steps in a row"
     )
+    data_parallel: Literal["same-steps", "same-label-sets"] = Field(
+        "same-steps",
+        description="with N processes: keep `steps` optimizer steps of N x the label sets, or keep the "
+        "label sets and take steps / N optimizer steps (N x faster)",
+    )
 
 
 def _check_capabilities(ctx: RunContext) -> None:
@@ -73,36 +85,49 @@ def _check_capabilities(ctx: RunContext) -> None:
 def validate(ctx: RunContext) -> None:
     ctx.settings("finetune", Settings)
     _check_capabilities(ctx)
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # every rank would train and write the same files
-        raise TailorgenError(
-            "the finetune stage trains on one device and cannot run under torchrun/accelerate launch",
-            "run `tailorgen run CONFIG --stages finetune` as one process, then the other stages with torchrun",
-        )
+    _draw_plan(ctx.settings("finetune", Settings), _launch_size())
 
 
-def _fingerprint(ctx: RunContext, settings: Settings) -> str:
+def _launch_size() -> int:
+    """How many processes this launch has (torchrun and accelerate launch set ``WORLD_SIZE``)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def _draw_plan(settings: Settings, world: int) -> DrawPlan:
+    return DrawPlan(settings.steps, settings.grad_accumulation, world, settings.data_parallel)
+
+
+def _fingerprint(ctx: RunContext, settings: Settings, world: int = 1) -> str:
     """What a resumed run must share with its checkpoints: seed, settings, which plugins and models.
 
     Only each plugin's name and ``model`` count, so options that do not change the optimisation
-    (device, generation batch size...) may differ between a run and its resumption.
+    (device, generation batch size...) may differ between a run and its resumption. The process
+    count and ``data_parallel`` count only with several processes, so one-process fingerprints stay
+    what they were before data parallelism existed.
     """
     plugins = {}
     for role in ("generator", "discriminator"):
         spec = ctx.plugin_spec(role)
         plugins[role] = [spec.plugin, spec.options.get("model")]
-    parts = {
+    parts: dict[str, Any] = {
         "seed": ctx.seed,
-        "settings": settings.model_dump(exclude=_RESUMABLE_CHANGES),
+        "settings": settings.model_dump(exclude=_RESUMABLE_CHANGES | {"data_parallel"}),
         "plugins": plugins,
     }
+    if world > 1:  # each step averages a different set of draws with another process count
+        parts["processes"] = [world, settings.data_parallel]
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def plan(ctx: RunContext) -> dict[str, Any]:
     settings = ctx.settings("finetune", Settings)
+    world = _launch_size()
+    draws = _draw_plan(settings, world)
     return {
-        "steps": settings.steps,
-        "images": settings.steps * settings.grad_accumulation * settings.images_per_step,
+        "processes": world,
+        "steps": draws.optimizer_steps,
+        "label_sets_per_step": draws.draws_per_step,
+        "images": draws.label_sets * settings.images_per_step,
         "sampling_steps": settings.sampling_steps,
         "resolution": settings.resolution,
         "output": str(ctx.path("finetune", "text_encoder")),
@@ -152,40 +177,73 @@ def _finished(ctx: RunContext, settings: Settings, fingerprint: str) -> dict[str
     if not done.is_file() or not ctx.path("finetune", "text_encoder", "model.safetensors").is_file():
         return None
     summary = json.loads(done.read_text())
-    if summary.get("fingerprint") == fingerprint and summary.get("steps") == settings.steps:
+    # an encoder finished with the same settings counts whatever process count made it
+    configured = summary.get("configured_steps", summary.get("steps"))
+    if summary.get("fingerprint") == fingerprint and configured == settings.steps:
         return summary
     return None
 
 
+def _announce(draws: DrawPlan, settings: Settings) -> None:
+    if draws.world == 1:
+        return
+    logger.info(
+        "[finetune] %d processes, data_parallel = %r: %d optimizer steps of %d label sets each "
+        "(%d label sets in all; one process: %d steps of %d)",
+        draws.world,
+        settings.data_parallel,
+        draws.optimizer_steps,
+        draws.draws_per_step,
+        draws.label_sets,
+        settings.steps,
+        settings.grad_accumulation,
+    )
+
+
 def run(ctx: RunContext) -> dict[str, Any]:
+    from tailorgen.distributed import processes
     from tailorgen.finetune import CheckpointStore, train_text_encoder
 
     settings = ctx.settings("finetune", Settings)
     _check_capabilities(ctx)
+    procs = processes()
+    draws = _draw_plan(settings, procs.world)
     fingerprint = _fingerprint(ctx, settings)
     root = ctx.path("finetune")
     final = root / "text_encoder"
-    previous = _finished(ctx, settings, fingerprint)
+    previous = procs.broadcast(_finished(ctx, settings, fingerprint) if procs.is_main else None)
     if previous is not None:
-        echo(f"[finetune] {final} is complete ({settings.steps} steps); nothing to do")
+        logger.info(f"[finetune] {final} is complete ({settings.steps} steps); nothing to do")
         return {**previous, "already_done": True}
 
+    if procs.is_main:
+        _announce(draws, settings)
     generator, discriminator = ctx.create("generator"), ctx.create("discriminator")
     objective = _objective(ctx, settings, generator, discriminator)
     summary = train_text_encoder(
         generator.trainable_text_encoder(),
         objective,
-        _trainer_config(ctx, settings, fingerprint),
+        _trainer_config(ctx, settings, _fingerprint(ctx, settings, procs.world)),
         store=CheckpointStore(root / "checkpoints", keep=settings.keep_checkpoints),
         log=root / "log.jsonl",
         save_encoder=generator.save_text_encoder,
+        plan=draws,
+        procs=procs,
     )
-    partial = root / ".text_encoder.partial"
-    shutil.rmtree(partial, ignore_errors=True)
-    generator.save_text_encoder(partial)
-    shutil.rmtree(final, ignore_errors=True)
-    partial.rename(final)
-    summary = {**summary, "text_encoder": str(final), "fingerprint": fingerprint}
-    atomic_write_json(root / "summary.json", summary)
-    echo(f"[finetune] fine-tuned text encoder written to {final}")
+    summary = {
+        **summary,
+        "configured_steps": settings.steps,
+        "data_parallel": settings.data_parallel,
+        "text_encoder": str(final),
+        "fingerprint": fingerprint,
+    }
+    if procs.is_main:
+        partial = root / ".text_encoder.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        generator.save_text_encoder(partial)
+        shutil.rmtree(final, ignore_errors=True)
+        partial.rename(final)
+        atomic_write_json(root / "summary.json", summary)
+        logger.info(f"[finetune] fine-tuned text encoder written to {final}")
+    procs.barrier()  # later stages on every process read finetune/text_encoder/
     return summary

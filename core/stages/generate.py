@@ -6,14 +6,15 @@ command under ``torchrun --nproc_per_node N`` splits every round's batches acros
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from tailorgen.config import PluginSpec
 from tailorgen.context import RunContext
 from tailorgen.distributed import processes
-from tailorgen.progress import echo
 from tailorgen.synthetic.finish import summarize, write_outputs
-from tailorgen.synthetic.plan import PromptPool, RoundBudget, Tally
+from tailorgen.synthetic.plan import DrawRule, PromptPool, RoundBudget, Tally, plan_round
 from tailorgen.synthetic.rounds import Drawer, run_rounds
 from tailorgen.synthetic.rule import AcceptanceRule
 from tailorgen.synthetic.specs import FINETUNED_TEXT_ENCODER, discriminator_spec, fingerprint, generator_spec
@@ -21,13 +22,17 @@ from tailorgen.synthetic.store import ImageStore
 
 __all__ = ["Settings", "plan", "run", "validate"]
 
+logger = logging.getLogger(__name__)
+
 
 class Settings(BaseModel):
     """The ``[generate]`` section (models are configured in ``[generator]`` and ``[discriminator]``)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    quota: int = Field(200, ge=1, description="Accepted images wanted per unseen label.")
+    quota: int = Field(
+        200, ge=1, description="Accepted images per unseen label: a label leaves the pool when it has them."
+    )
     max_attempts_per_label: int | None = Field(
         None,
         ge=1,
@@ -37,12 +42,29 @@ class Settings(BaseModel):
     min_acceptance: float = Field(
         0.05, gt=0, le=1, description="Floor of the measured rate that sizes later rounds."
     )
-    max_rounds: int = Field(20, ge=1, description="Stop after this many rounds even if labels are short.")
+    max_rounds: int | None = Field(
+        None, ge=1, description="Stop after this many rounds even if labels are short (default: no limit)."
+    )
     batch_size: int | None = Field(
         None, ge=1, description="Images per batch (default: the generator's batch_size)."
     )
+    images_per_round: int = Field(
+        64,
+        ge=1,
+        description=(
+            "Most images a round plans. Labels leave the pool between rounds, so smaller rounds mean less "
+            "surplus; under torchrun use a multiple of processes x batch_size."
+        ),
+    )
+    label_sets: Literal["independent", "per-label"] = Field(
+        "independent",
+        description=(
+            "independent: draw k labels from those short of quota, drop duplicates (the reference); "
+            "per-label: a short label, then any label set holding it (more single-label images)."
+        ),
+    )
     keep_rejected: bool = Field(
-        False, description="Also keep rejected images (listed with accepted = false)."
+        False, description="Also keep images the filter rejected (listed with accepted = false)."
     )
     use_finetuned_text_encoder: bool = Field(
         True, description=f"Draw with RUN/{FINETUNED_TEXT_ENCODER} when the run has one."
@@ -73,9 +95,11 @@ def plan(ctx: RunContext) -> dict[str, Any]:
     out: dict[str, Any] = {
         "quota": settings.quota,
         "attempt_budget_per_label": settings.budget().max_attempts,
+        "images_per_round": settings.images_per_round,
+        "label_set_draw": settings.label_sets,
         "generator": spec.plugin,
         "discriminator": ctx.plugin_spec("discriminator").plugin,
-        "text_encoder": str(encoder) if encoder else "stock",
+        "text_encoder": str(encoder) if encoder else _planned_encoder(ctx, spec, settings),
         "labels": ctx.labels.unseen,
     }
     prompts = ctx.path("prompts.jsonl")
@@ -83,9 +107,27 @@ def plan(ctx: RunContext) -> dict[str, Any]:
         pool = PromptPool.load(prompts, ctx.labels)
         out["label_sets"] = len(pool.sets)
         out["labels_without_prompts"] = [n for n in ctx.labels.unseen if not pool.sets_with(n)]
-        wanted = [settings.budget().wanted(n, Tally()) for n in ctx.labels.unseen if pool.sets_with(n)]
-        out["round_0_images"] = sum(wanted)
+        first = plan_round(
+            pool,
+            ctx.labels.unseen,
+            Tally(),
+            settings.budget(),
+            draw=DrawRule(settings.label_sets, ctx.labels),
+            round_no=0,
+            first_id=0,
+            max_items=settings.images_per_round,
+            seed_for=ctx.seed_for,
+        )
+        out["round_0_images"] = len(first)
     return out
+
+
+def _planned_encoder(ctx: RunContext, spec: PluginSpec, settings: Settings) -> str:
+    """Before the finetune stage of this run has written its text encoder, say generation will use it."""
+    loads_encoders = "text_encoder" in ctx.registry.get("generator", spec.plugin).cls.Options.model_fields
+    if settings.use_finetuned_text_encoder and "finetune" in ctx.stages and loads_encoders:
+        return f"{ctx.path(FINETUNED_TEXT_ENCODER)} (written by this run's finetune stage)"
+    return "stock"
 
 
 def _columns(ctx: RunContext, pool: PromptPool) -> list[str]:
@@ -111,26 +153,36 @@ def run(ctx: RunContext) -> dict[str, Any]:
     procs.barrier()
     targets = ctx.labels.unseen
     names = _columns(ctx, pool)
-    batch_size = settings.batch_size or getattr(generator.options, "batch_size", 8)
-    items, rounds = run_rounds(
+    items, tally, rounds = run_rounds(
         Drawer(generator, discriminator, rule, ctx.labels, names),
         store,
         pool,
         targets,
         settings.budget(),
+        draw=DrawRule(settings.label_sets, ctx.labels),
         max_rounds=settings.max_rounds,
-        batch_size=batch_size,
+        batch_size=settings.batch_size or getattr(generator.options, "batch_size", 8),
+        images_per_round=settings.images_per_round,
         seed_for=ctx.seed_for,
         procs=procs,
     )
-    outcome = summarize(items, rounds, store, pool, targets=targets, budget=settings.budget())
+    outcome = summarize(
+        items,
+        tally,
+        rounds,
+        store,
+        pool,
+        targets=targets,
+        budget=settings.budget(),
+        round_limit=rounds == settings.max_rounds,
+    )
     summary = {**outcome.summary, "text_encoder": str(encoder) if encoder else "stock"}
     if procs.is_main:
         plugins = (generator, discriminator, rule)
         write_outputs(ctx, outcome, store, plugins, encoder=encoder, contact_sheet=settings.contact_sheet)
         for row in outcome.report:
             if row["status"] != "quota met":
-                echo(
+                logger.info(
                     f"[generate] {row['label']}: {row['accepted']}/{row['quota']} accepted ({row['status']})"
                 )
     procs.barrier()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import random
 from typing import Any
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tailorgen.context import RunContext
 from tailorgen.errors import ConfigError
 from tailorgen.io import atomic_write_json
-from tailorgen.progress import echo, progress
+from tailorgen.progress import progress
 from tailorgen.prompting.collect import collect_sets
 from tailorgen.prompting.postprocess import PromptValidator
 from tailorgen.prompting.report import format_table, prompt_report
@@ -19,6 +20,8 @@ from tailorgen.prompting.store import PromptStore
 from tailorgen.sampling import LabelSetSampler, set_id
 
 __all__ = ["Settings", "label_sets", "plan", "run", "validate"]
+
+logger = logging.getLogger(__name__)
 
 LabelSets = list[tuple[str, tuple[str, ...]]]
 
@@ -159,10 +162,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
     sets = label_sets(ctx, settings)
     store = PromptStore(ctx.path("prompts.jsonl"), _fingerprint(ctx, settings))
     if store.dropped:
-        echo(f"[prompts] dropped {store.dropped} records of label sets an interrupted run left unfinished")
+        logger.info(
+            f"[prompts] dropped {store.dropped} records of label sets an interrupted run left unfinished"
+        )
     todo = [(key, labels) for key, labels in sets if key not in store]
     if len(todo) < len(sets):
-        echo(
+        logger.info(
             f"[prompts] {len(sets) - len(todo)} of {len(sets)} label sets already written; {len(todo)} to go"
         )
     validator = PromptValidator(ctx.labels, settings.min_words, settings.max_words, settings.near_duplicate)
@@ -194,7 +199,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         _embedding_diversity(ctx, settings),
     )
     atomic_write_json(ctx.path("prompts_report.json"), report)
-    echo(format_table(report))
+    logger.info(format_table(report))
     return {
         "label_sets": len(sets),
         "accepted": report["all"]["accepted"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from typing import Any, Literal
 
@@ -19,16 +20,17 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 from tailorgen.config import PluginSpec
 from tailorgen.context import RunContext
 from tailorgen.errors import ConfigError, TailorgenError
-from tailorgen.progress import echo
 
 __all__ = ["Settings", "plan", "requires", "run", "validate"]
+
+logger = logging.getLogger(__name__)
 
 #: settings that may change between a run and its resumption
 _RESUMABLE_CHANGES = {"num_workers", "keep_checkpoints", "val_batch_size", "text_checkpointing"}
 
 
 class Settings(BaseModel):
-    """``[train]``: METHOD.md step 6 defaults (COCO: batch 32, lr_context 0.002; NUS-WIDE: 96, 0.0005)."""
+    """``[train]``: docs/method.md step 6 defaults (COCO: batch 32, lr_context 0.002; NUS-WIDE: 96, 0.0005)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +63,10 @@ class Settings(BaseModel):
         ),
     )
     epochs: int = Field(50, ge=1, description="training epochs (the cosine schedule spans them)")
+    warmup_epochs: int = Field(
+        0, ge=0, description="epochs at the constant warmup_lr before the cosine schedule (paper: 1)"
+    )
+    warmup_lr: float = Field(1e-5, gt=0, description="learning rate of every parameter group during warm-up")
     batch_size: int = Field(32, ge=1, description="images per step and process")
     lr_context: float = Field(0.002, gt=0, description="SGD learning rate of the prompt contexts")
     lr_fusion: float = Field(1e-4, gt=0, description="SGD learning rate of the fusion head")
@@ -74,6 +80,11 @@ class Settings(BaseModel):
     num_workers: int = Field(4, ge=0, description="data loader worker processes")
     real_dataset: str | None = Field(None, description="[datasets.<key>] with real images of the seen labels")
     real_split: str = Field("train", description="split of real_dataset to train on")
+    seen_labels_per_batch: int | None = Field(
+        None,
+        ge=1,
+        description="seen labels scored per real batch, a fresh seeded random subset each batch (default: all)",
+    )
     synthetic_dataset: str | None = Field(
         None, description="[datasets.<key>] of synthetic images (default: this run's synthetic/ folder)"
     )
@@ -160,6 +171,12 @@ def plan(ctx: RunContext) -> dict[str, Any]:
         "mode": settings.mode,
         "phases_per_epoch": phases,
         "epochs": settings.epochs,
+        "warmup_epochs": settings.warmup_epochs,
+        "seen_labels_per_real_batch": (
+            min(settings.seen_labels_per_batch or len(ctx.labels.seen), len(ctx.labels.seen))
+            if settings.mode != "proxyless"
+            else None
+        ),
         "backbone": settings.backbone,
         "fusion_head": _fusion_spec(ctx).plugin,
         "labels": len(ctx.labels.used),
@@ -193,7 +210,7 @@ def _mixed_precision(choice: str, device: str) -> str:
             return "no"
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if choice == "fp16" and not on_gpu:
-        echo("[train] fp16 mixed precision needs a GPU: training in fp32")
+        logger.info("[train] fp16 mixed precision needs a GPU: training in fp32")
         return "no"
     return choice
 
@@ -224,7 +241,7 @@ def _validator(ctx: RunContext, settings: Settings, held_out: Any) -> Any:
             {f"seen on {key}:{settings.val_split}": scorer, "unseen on held-out synthetic": synthetic}
         )
     if scorer is None:
-        echo(
+        logger.info(
             f"[train] no validation image carries a label to rank ({settings.selection}): keeping the last epoch"
         )
     return scorer
@@ -247,7 +264,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         ctx.path("train", "checkpoints"), _fingerprint(ctx, settings), settings.keep_checkpoints
     )
     if checkpoints.finished(settings.epochs) and (final / "model.safetensors").is_file():
-        echo(f"[train] {final} is complete ({settings.epochs} epochs); nothing to do")
+        logger.info(f"[train] {final} is complete ({settings.epochs} epochs); nothing to do")
         return {"classifier": str(final), "epochs": settings.epochs, "already_done": True}
 
     fusion = _fusion_spec(ctx)
@@ -271,7 +288,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     phases, held_out = [], None
     if settings.mode != "proxyless":
         real = load_split(ctx, settings.real_dataset, settings.real_split, labels.seen, "real_dataset")
-        phases.append(Phase("real", real, labels.seen))
+        phases.append(Phase("real", real, labels.seen, settings.seen_labels_per_batch))
     if settings.mode != "real":
         synthetic = load_split(
             ctx, settings.synthetic_dataset, settings.synthetic_split, labels.unseen, "synthetic_dataset"
@@ -301,6 +318,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
         gamma_pos=settings.gamma_pos,
         loss_clip=settings.loss_clip,
         loss_weight=settings.loss_weight,
+        warmup_epochs=settings.warmup_epochs,
+        warmup_lr=settings.warmup_lr,
     )
     summary = fit(
         model,
@@ -317,10 +336,10 @@ def run(ctx: RunContext) -> dict[str, Any]:
     if procs.is_main:
         partial = ctx.path(".classifier.partial")
         shutil.rmtree(partial, ignore_errors=True)
-        model.save_pretrained(partial)
+        model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir})  # the run's card
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
-        echo(f"[train] classifier written to {final}")
+        logger.info(f"[train] classifier written to {final}")
     procs.barrier()  # later stages on every process read classifier/
     sizes = {phase.name: len(phase.dataset) for phase in phases}
     if held_out is not None:

@@ -23,6 +23,7 @@ class CardFacts:
     report: list[dict[str, Any]]
     images: int
     accepted: int
+    surplus: int
     attempts: int
     rounds: int
     tailorgen_version: str
@@ -37,20 +38,27 @@ def _size_category(n: int) -> str:
 
 def _table(report: list[dict[str, Any]]) -> str:
     lines = [
-        "| label | quota | accepted | attempts | acceptance rate | status |",
-        "|---|---:|---:|---:|---:|---|",
+        "| label | quota | accepted | surplus | attempts | acceptance rate | status |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in report:
         rate = "-" if row["acceptance_rate"] is None else f"{100 * row['acceptance_rate']:.1f}%"
         lines.append(
-            f"| {row['label']} | {row['quota']} | {row['accepted']} | {row['attempts']} | {rate} | {row['status']} |"
+            f"| {row['label']} | {row['quota']} | {row['accepted']} | {row['surplus']} | {row['attempts']} "
+            f"| {rate} | {row['status']} |"
         )
     return "\n".join(lines)
 
 
 def render_card(facts: CardFacts) -> str:
-    rate = f"{100 * facts.accepted / facts.attempts:.1f}%" if facts.attempts else "-"
+    from tailorgen.hub.licenses import data_license, generator_model
+
+    options = {k: v for k, v in facts.generator.items() if k != "plugin"}
+    license_ = data_license(generator_model(facts.generator.get("plugin"), options))
+    passed = facts.accepted + facts.surplus
+    rate = f"{100 * passed / facts.attempts:.1f}%" if facts.attempts else "-"
     return f"""---
+license: {license_.license}
 task_categories:
 - image-classification
 tags:
@@ -69,11 +77,14 @@ unseen labels of the label set `{facts.label_set}`: a diffusion model drew promp
 combinations of those labels, and a CLIP discriminator kept the images it agreed with.
 
 - Labels ({len(facts.labels)}): {", ".join(facts.labels)}
-- Images in this folder: {facts.images} ({facts.accepted} accepted of {facts.attempts} attempts, {rate};
-  {facts.rounds} round(s)); `rejected.jsonl` keeps the scores of rejected images that were not kept
+- Images in this folder: {facts.images} ({facts.accepted} accepted of {facts.attempts} attempts; the
+  filter passed {rate}; {facts.rounds} round(s)); `rejected.jsonl` keeps the scores of the attempts
+  not kept: rejected by the filter (`reason` `filter`) or accepted beyond a label's quota
+  (`surplus`, {facts.surplus} image(s)); no label has more than its quota of accepted images
 - Text encoder that produced the images: {facts.text_encoder}
 - Filter rule: {facts.rule}
 - Run seed: {facts.seed}
+- {license_.statement}
 
 ## Models
 

@@ -21,7 +21,9 @@ def _jsonl(rows: list[dict[str, Any]]) -> str:
 
 
 def dataset_rows(items: list[Item], store: ImageStore) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Published records in plan order: rows with an image, and rejected attempts without one."""
+    """Published records in plan order: rows with an image, and attempts without one, each with its
+    ``reason``: ``filter`` (the filter rejected it) or ``surplus`` (the filter accepted it, but a
+    label of its set already had quota images)."""
     rows: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     for item in items:
@@ -33,16 +35,17 @@ def dataset_rows(items: list[Item], store: ImageStore) -> tuple[list[dict[str, A
         else:
             public.pop("file_name", None)
             public.pop("sha256", None)
-            rejected.append(public)
+            reason = "surplus" if item.id in store.surplus else "filter"
+            rejected.append({**public, "accepted": False, "reason": reason})
     return rows, rejected
 
 
 def write_rejected(root: Path, rows: list[dict[str, Any]], rejected: list[dict[str, Any]]) -> None:
-    """Write ``rejected.jsonl`` (scores of rejected images not kept) and delete unlisted images."""
+    """Write ``rejected.jsonl`` (the attempts not in the data set) and delete unlisted images."""
     listed = {row["file_name"] for row in rows}
     for path in sorted((root / "images").glob("*")):
         if f"images/{path.name}" not in listed:
-            path.unlink(missing_ok=True)  # left by a run with other settings, or a temp file
+            path.unlink(missing_ok=True)  # surplus, left by a run with other settings, or a temp file
     atomic_write_text(root / "rejected.jsonl", _jsonl(rejected))
 
 
@@ -52,10 +55,10 @@ def write_metadata(root: Path, rows: list[dict[str, Any]]) -> None:
 
 
 def label_report(
-    targets: list[str], pool: PromptPool, records: list[dict[str, Any]], budget: RoundBudget
+    targets: list[str], pool: PromptPool, tally: Tally, budget: RoundBudget, *, round_limit: bool
 ) -> list[dict[str, Any]]:
-    """Per target label: quota, accepted, attempts, acceptance rate and why generation stopped."""
-    tally = Tally.of(records)
+    """Per target label: quota, accepted (at most the quota), surplus, attempts, the filter's
+    acceptance rate (accepted and surplus over attempts) and why generation stopped."""
     report = []
     for label in targets:
         attempts, accepted = tally.attempts[label], tally.accepted[label]
@@ -65,15 +68,18 @@ def label_report(
             status = "no prompts"
         elif attempts >= budget.max_attempts:
             status = "attempt budget spent"
-        else:
+        elif round_limit:
             status = "round limit reached"
+        else:  # every label set with prompts holding it also holds a label that left the pool
+            status = "no label set left"
         report.append(
             {
                 "label": label,
                 "quota": budget.quota,
                 "accepted": accepted,
+                "surplus": tally.surplus[label],
                 "attempts": attempts,
-                "acceptance_rate": round(accepted / attempts, 4) if attempts else None,
+                "acceptance_rate": round(tally.passed(label) / attempts, 4) if attempts else None,
                 "status": status,
             }
         )

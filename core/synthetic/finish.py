@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
@@ -11,7 +12,7 @@ from tailorgen.context import RunContext
 from tailorgen.io import atomic_write_json, atomic_write_text
 from tailorgen.synthetic.card import CardFacts, render_card
 from tailorgen.synthetic.dataset import dataset_rows, label_report, write_metadata, write_rejected
-from tailorgen.synthetic.plan import Item, PromptPool, RoundBudget
+from tailorgen.synthetic.plan import Item, PromptPool, RoundBudget, Tally
 from tailorgen.synthetic.rule import AcceptanceRule
 from tailorgen.synthetic.sheet import write_contact_sheet
 from tailorgen.synthetic.store import ImageStore
@@ -30,20 +31,26 @@ class Outcome:
 
 def summarize(
     items: list[Item],
+    tally: Tally,
     rounds: int,
     store: ImageStore,
     pool: PromptPool,
     *,
     targets: list[str],
     budget: RoundBudget,
+    round_limit: bool,
 ) -> Outcome:
     records = [store.done(item) or {} for item in items]
-    report = label_report(targets, pool, records, budget)
+    report = label_report(targets, pool, tally, budget, round_limit=round_limit)
+    sizes = Counter(len(item.targets) for item in items)
     summary = {
         "images": sum(1 for r in records if store.needs_file(r)),
-        "accepted": sum(1 for r in records if r["accepted"]),
+        "accepted": sum(1 for r in records if r["accepted"]) - len(tally.surplus_ids),
+        "surplus": len(tally.surplus_ids),
         "attempts": len(records),
         "rounds": rounds,
+        # images per label-set size (the reference draws single labels only on duplicate draws)
+        "label_set_sizes": {str(size): sizes[size] for size in sorted(sizes)},
         "labels_short": [row["label"] for row in report if row["status"] != "quota met"],
     }
     return Outcome(items, report, summary)
@@ -76,6 +83,7 @@ def write_outputs(
         report=outcome.report,
         images=outcome.summary["images"],
         accepted=outcome.summary["accepted"],
+        surplus=outcome.summary["surplus"],
         attempts=outcome.summary["attempts"],
         rounds=outcome.summary["rounds"],
         tailorgen_version=version("tailorgen"),

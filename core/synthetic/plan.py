@@ -12,13 +12,14 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tailorgen.errors import TailorgenError
 from tailorgen.io import read_jsonl
 from tailorgen.labels import LabelSet
+from tailorgen.sampling import draw_independent, never_confused
 
-__all__ = ["Item", "PromptPool", "RoundBudget", "Tally", "plan_round"]
+__all__ = ["DrawRule", "Item", "PromptPool", "RoundBudget", "Tally", "plan_round"]
 
 
 @dataclass(frozen=True)
@@ -78,19 +79,40 @@ class PromptPool:
 
 @dataclass
 class Tally:
-    """Attempts and accepted images per target label so far."""
+    """Per target label: attempts, accepted images (at most the quota) and surplus ones.
+
+    The quota is a cap: records are counted in plan order, and an image the filter accepted whose
+    label set holds a label that already has ``quota`` accepted images is *surplus* (it was drawn
+    in the same round as the images that filled that label), never part of the data set.
+    """
 
     attempts: Counter[str] = field(default_factory=Counter)
     accepted: Counter[str] = field(default_factory=Counter)
+    surplus: Counter[str] = field(default_factory=Counter)
+    surplus_ids: set[int] = field(default_factory=set)
 
     @classmethod
-    def of(cls, records: Iterable[dict[str, Any]]) -> Tally:
+    def of(cls, records: Iterable[dict[str, Any] | None], quota: int) -> Tally:
+        """Count ``records`` in plan order up to the first missing one (``None``): an image is
+        surplus or not depending on every image before it."""
         tally = cls()
         for record in records:
-            tally.attempts.update(record["targets"])
-            if record["accepted"]:
-                tally.accepted.update(record["targets"])
+            if record is None:
+                break
+            targets = record["targets"]
+            tally.attempts.update(targets)
+            if not record["accepted"]:
+                continue
+            if all(tally.accepted[name] < quota for name in targets):
+                tally.accepted.update(targets)
+            else:
+                tally.surplus.update(targets)
+                tally.surplus_ids.add(record["id"])
         return tally
+
+    def passed(self, label: str) -> int:
+        """Images holding ``label`` that the filter accepted (kept or surplus)."""
+        return self.accepted[label] + self.surplus[label]
 
 
 @dataclass(frozen=True)
@@ -103,14 +125,58 @@ class RoundBudget:
     min_acceptance: float
 
     def wanted(self, label: str, tally: Tally) -> int:
-        """Attempts to plan for ``label`` this round (0 when done or out of budget)."""
+        """Attempts ``label`` is expected to need to fill its quota (0 when done or out of budget)."""
         deficit = self.quota - tally.accepted[label]
         left = self.max_attempts - tally.attempts[label]
         if deficit <= 0 or left <= 0:
             return 0
         tried = tally.attempts[label]
-        rate = tally.accepted[label] / tried if tried else self.expected_acceptance
+        rate = tally.passed(label) / tried if tried else self.expected_acceptance
         return min(left, math.ceil(deficit / max(rate, self.min_acceptance)))
+
+
+@dataclass(frozen=True)
+class DrawRule:
+    """How a round draws label sets: ``independent`` (the reference: ``k`` labels drawn with
+    replacement from the labels still short, duplicates dropped) or ``per-label`` (tailorgen's
+    older mix: a short label, then any label set holding it). Confusable pairs are never drawn."""
+
+    mode: Literal["independent", "per-label"]
+    labels: LabelSet
+
+    def allowed(self, key: tuple[str, ...]) -> bool:
+        return never_confused(self.labels, key)
+
+
+#: independent draws tried before a draw takes any drawable set (only when prompts.jsonl lacks most sets)
+MAX_REDRAWS = 1000
+
+
+def _drawable(pool: PromptPool, draw: DrawRule, active: list[str]) -> tuple[list[str], list[tuple[str, ...]]]:
+    """The label sets made only of ``active`` labels (allowed, with prompts), and the active labels
+    that some such set holds (a label whose every set holds a finished label cannot be drawn)."""
+    while True:
+        names = set(active)
+        keys = [key for key in pool.sets if names.issuperset(key) and draw.allowed(key)]
+        covered = [name for name in active if any(name in key for key in keys)]
+        if covered == active:
+            return active, keys
+        active = covered
+
+
+def _draw(
+    rng: random.Random, draw: DrawRule, active: list[str], keys: list[tuple[str, ...]], k: int
+) -> tuple[str, ...]:
+    if draw.mode == "per-label":
+        label = rng.choice(active)
+        return rng.choice([key for key in keys if label in key])
+    order = {name: i for i, name in enumerate(active)}
+    drawable = set(keys)
+    for _ in range(MAX_REDRAWS):  # a confusable pair, or a set without prompts, is drawn again
+        key = tuple(sorted(draw_independent(rng, active, k), key=order.__getitem__))
+        if key in drawable:
+            return key
+    return rng.choice(keys)
 
 
 def plan_round(
@@ -119,20 +185,38 @@ def plan_round(
     tally: Tally,
     budget: RoundBudget,
     *,
+    draw: DrawRule,
     round_no: int,
     first_id: int,
+    max_items: int,
     seed_for: Callable[..., int],
 ) -> list[Item]:
-    """Items of round ``round_no``: for each label short of quota, images of label sets holding it."""
+    """Items of round ``round_no``: up to ``max_items`` label sets drawn from the labels short of quota.
+
+    A label leaves the pool as soon as this round holds the attempts it is expected to need
+    (``budget.wanted``: its deficit at its measured acceptance rate), so a round rarely draws much
+    past a quota, and never past a label's attempt budget.
+    """
+    need = {label: budget.wanted(label, tally) for label in targets}
+    active = [label for label in targets if need[label] > 0]
+    k = max((len(key) for key in pool.sets), default=1)
+    rng = random.Random(seed_for("generate", "draw", round_no))
     items: list[Item] = []
-    for label in targets:
-        choices = pool.sets_with(label)
-        if not choices:
-            continue
-        for j in range(budget.wanted(label, tally)):
-            rng = random.Random(seed_for("generate", "pick", round_no, label, j))
-            key = rng.choice(choices)
-            prompt = rng.choice(pool.sets[key])
-            seed = seed_for("generate", "image", round_no, label, j)
-            items.append(Item(first_id + len(items), round_no, key, prompt, seed))
+    keys: list[tuple[str, ...]] = []
+    changed = True
+    while len(items) < max_items:
+        if changed:
+            active, keys = _drawable(pool, draw, active)
+            changed = False
+        if not keys:
+            break
+        key = _draw(rng, draw, active, keys, k)
+        prompt = rng.choice(pool.sets[key])
+        seed = seed_for("generate", "image", round_no, len(items))
+        items.append(Item(first_id + len(items), round_no, key, prompt, seed))
+        for label in key:
+            need[label] -= 1
+            if need[label] <= 0:
+                active.remove(label)
+                changed = True
     return items

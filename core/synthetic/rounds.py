@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -10,12 +12,14 @@ from typing import Any
 from tailorgen.distributed import Processes
 from tailorgen.errors import TailorgenError
 from tailorgen.labels import LabelSet
-from tailorgen.progress import echo, progress
-from tailorgen.synthetic.plan import Item, PromptPool, RoundBudget, Tally, plan_round
+from tailorgen.progress import progress
+from tailorgen.synthetic.plan import DrawRule, Item, PromptPool, RoundBudget, Tally, plan_round
 from tailorgen.synthetic.rule import AcceptanceRule
 from tailorgen.synthetic.store import ImageStore
 
 __all__ = ["Drawer", "run_rounds"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -104,29 +108,43 @@ def run_rounds(
     targets: list[str],
     budget: RoundBudget,
     *,
-    max_rounds: int,
+    draw: DrawRule,
+    max_rounds: int | None,
     batch_size: int,
+    images_per_round: int,
     seed_for: Callable[..., int],
     procs: Processes,
-) -> tuple[list[Item], int]:
-    """Run rounds until no label needs (or may spend) more attempts; return all items and rounds run."""
+) -> tuple[list[Item], Tally, int]:
+    """Run rounds until no label needs (or may spend) more attempts; return all items, their
+    tally (the quota applied) and the number of rounds run."""
     items: list[Item] = []
+    tally = Tally()
     rounds = 0
-    for round_no in range(max_rounds):
-        tally = Tally.of(_records(store, items))
+    for round_no in itertools.count() if max_rounds is None else range(max_rounds):
         planned = plan_round(
-            pool, targets, tally, budget, round_no=round_no, first_id=len(items), seed_for=seed_for
+            pool,
+            targets,
+            tally,
+            budget,
+            draw=draw,
+            round_no=round_no,
+            first_id=len(items),
+            max_items=images_per_round,
+            seed_for=seed_for,
         )
         if not planned:
             break
         rounds += 1
         items += planned
         store.refresh(planned)
+        _apply_quota(store, items, budget.quota)  # a resumed round's surplus images need no file
         batches = [planned[i : i + batch_size] for i in range(0, len(planned), batch_size)]
         mine = [batches[b] for b in procs.mine(len(batches))]
         if procs.is_main:
-            short = sum(1 for label in targets if budget.wanted(label, tally))
-            echo(f"[generate] round {round_no}: {len(planned)} images for {short} label(s) short of quota")
+            short = len({name for item in planned for name in item.targets})
+            logger.info(
+                f"[generate] round {round_no}: {len(planned)} images for {short} label(s) short of quota"
+            )
             mine = progress(mine, desc=f"round {round_no}", unit="batch")
         saver = _Saver(store)
         try:
@@ -136,17 +154,22 @@ def run_rounds(
             saver.close()
         procs.barrier()
         store.refresh(planned)
-    return items, rounds
+        tally = _apply_quota(store, items, budget.quota)
+        _check_done(store, items)
+    return items, tally, rounds
 
 
-def _records(store: ImageStore, items: list[Item]) -> list[dict[str, Any]]:
-    records = []
+def _apply_quota(store: ImageStore, items: list[Item], quota: int) -> Tally:
+    """Tally the known records in plan order and tell the store which images are surplus."""
+    tally = Tally.of((store.record(item) for item in items), quota)
+    store.surplus = tally.surplus_ids
+    return tally
+
+
+def _check_done(store: ImageStore, items: list[Item]) -> None:
     for item in items:
-        record = store.done(item)
-        if record is None:
+        if store.done(item) is None:
             raise TailorgenError(
                 f"generate: no valid record for image {item.file_name} after its round",
                 "a process may have died; rerun the same command to resume",
             )
-        records.append(record)
-    return records

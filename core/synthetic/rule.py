@@ -24,7 +24,7 @@ class Judgement:
 
 
 class AcceptanceRule(BaseModel):
-    """METHOD.md step 4: ``strict`` (the paper's COCO rule) or ``loose`` (its NUS-WIDE rule)."""
+    """docs/method.md, step 4: ``strict`` (the paper's COCO rule) or ``loose`` (its NUS-WIDE rule)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 from tailorgen.config import PluginSpec
 from tailorgen.context import RunContext
-from tailorgen.progress import echo
 
 __all__ = ["FINETUNED_TEXT_ENCODER", "discriminator_spec", "fingerprint", "generator_spec"]
+
+logger = logging.getLogger(__name__)
 
 #: where the finetune stage saves the text encoder, relative to the run directory
 FINETUNED_TEXT_ENCODER = "finetune/text_encoder"
@@ -39,7 +41,7 @@ def generator_spec(ctx: RunContext, use_finetuned: bool) -> tuple[PluginSpec, Pa
     if not use_finetuned or not (encoder / "model.safetensors").is_file():
         return spec, None
     if "text_encoder" not in ctx.registry.get("generator", spec.plugin).cls.Options.model_fields:
-        echo(f"[generate] generator {spec.plugin!r} cannot load a text encoder; {encoder} is not used")
+        logger.info(f"[generate] generator {spec.plugin!r} cannot load a text encoder; {encoder} is not used")
         return spec, None
     return spec.model_copy(update={"options": {**spec.options, "text_encoder": str(encoder)}}), encoder
 

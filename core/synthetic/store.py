@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from tailorgen.io import append_jsonl, atomic_write_bytes, read_jsonl
+from tailorgen.io import append_jsonl, atomic_write_bytes, read_jsonl, read_jsonl_from
 from tailorgen.synthetic.plan import Item
 
 __all__ = ["ImageStore", "png_bytes"]
@@ -47,7 +47,12 @@ class ImageStore:
         self.journal = root / JOURNAL_DIR / f"rank-{rank:05d}.jsonl"
         self.digest = digest
         self.keep_rejected = keep_rejected
-        self._verified: dict[int, dict[str, Any]] = {}
+        #: ids the quota leaves out of the data set (surplus): their files are not needed
+        self.surplus: set[int] = set()
+        self._records: dict[int, dict[str, Any]] = {}  # per item: its latest matching record
+        self._with_file: set[int] = set()  # items whose record's file checks out
+        self._journal: dict[int, list[dict[str, Any]]] = {}  # every journal record read, by id
+        self._offsets: dict[Path, int] = {}  # per journal: the bytes already read
 
     def prepare(self, is_main: bool) -> None:
         """Cut a torn last journal line. The main process also removes temp files a kill left behind
@@ -59,7 +64,7 @@ class ImageStore:
                 tmp.unlink(missing_ok=True)
 
     def needs_file(self, record: dict[str, Any]) -> bool:
-        return bool(record["accepted"]) or self.keep_rejected
+        return record.get("id") not in self.surplus and (bool(record["accepted"]) or self.keep_rejected)
 
     def _matches(self, item: Item, record: dict[str, Any]) -> bool:
         return (
@@ -70,8 +75,6 @@ class ImageStore:
         )
 
     def _file_ok(self, record: dict[str, Any]) -> bool:
-        if not self.needs_file(record):
-            return True
         if "file_name" not in record:
             return False
         path = self.root / record["file_name"]
@@ -79,24 +82,45 @@ class ImageStore:
         return hashlib.sha256(data).hexdigest() == record.get("sha256") and _decodes(data)
 
     def refresh(self, items: list[Item]) -> None:
-        """Reload every process's journal; keep, per planned item, a record whose file checks out."""
-        records: dict[int, list[dict[str, Any]]] = {}
-        for journal in sorted((self.root / JOURNAL_DIR).glob("rank-*.jsonl")):
-            for record in read_jsonl(journal):
-                records.setdefault(record.get("id", -1), []).append(record)
+        """Reload every process's journal; keep, per planned item, its latest matching record,
+        preferring one whose file checks out (a finished run deleted the files of surplus images)."""
+        records = self._read_journals()
         for item in items:
-            known = self._verified.get(item.id)
-            if known is not None and self._matches(item, known):
+            known = self._records.get(item.id)
+            if known is not None and self._matches(item, known) and item.id in self._with_file:
                 continue
-            self._verified.pop(item.id, None)
-            for record in reversed(records.get(item.id, [])):
-                if self._matches(item, record) and self._file_ok(record):
-                    self._verified[item.id] = record
+            self._records.pop(item.id, None)
+            self._with_file.discard(item.id)
+            matching = [r for r in reversed(records.get(item.id, [])) if self._matches(item, r)]
+            for record in matching:
+                if self._file_ok(record):
+                    self._records[item.id] = record
+                    self._with_file.add(item.id)
                     break
+            else:
+                if matching:
+                    self._records[item.id] = matching[0]
+
+    def _read_journals(self) -> dict[int, list[dict[str, Any]]]:
+        """Every process's journal records by id, reading only the lines added since the last call
+        (a run of many rounds would otherwise parse its whole history every round)."""
+        for journal in sorted((self.root / JOURNAL_DIR).glob("rank-*.jsonl")):
+            records, self._offsets[journal] = read_jsonl_from(journal, self._offsets.get(journal, 0))
+            for record in records:
+                self._journal.setdefault(record.get("id", -1), []).append(record)
+        return self._journal
+
+    def record(self, item: Item) -> dict[str, Any] | None:
+        """The item's record (its verdict), whether or not the image file is there."""
+        record = self._records.get(item.id)
+        return record if record is not None and self._matches(item, record) else None
 
     def done(self, item: Item) -> dict[str, Any] | None:
-        record = self._verified.get(item.id)
-        return record if record is not None and self._matches(item, record) else None
+        """The item's record when nothing is left to do for it: its file checks out or is not needed."""
+        record = self.record(item)
+        if record is None or (self.needs_file(record) and item.id not in self._with_file):
+            return None
+        return record
 
     def save(self, records: list[dict[str, Any]], images: list[Any]) -> None:
         """Write the images the records need (atomically), then append the records to the journal."""
@@ -110,4 +134,6 @@ class ImageStore:
                 record.pop("file_name", None)
         append_jsonl(self.journal, records)
         for record in records:
-            self._verified[record["id"]] = record
+            self._records[record["id"]] = record
+            if "sha256" in record:
+                self._with_file.add(record["id"])

@@ -9,7 +9,8 @@ failure) with a message naming the entry and what the contract asks for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -66,8 +67,23 @@ def check_plugin(
     inputs = CheckInputs(dict(demo_models), Path(work_dir), dataset_split, list(label_names))
     passed = []
     for entry in check_registration(module):
-        instance = check_entry(entry, (options or {}).get(entry.name))
-        if entry.name not in set(registration_only):
-            check_outputs(entry, instance, inputs)
+        with _about(entry):
+            instance = check_entry(entry, (options or {}).get(entry.name))
+            if entry.name not in set(registration_only):
+                check_outputs(entry, instance, inputs)
         passed.append(f"{entry.role} {entry.name!r}: ok")
     return passed
+
+
+@contextlib.contextmanager
+def _about(entry: PluginEntry) -> Iterator[None]:
+    """Failures inside name the entry and its plugin: "generator 'x' (plugin 'p'): ..."."""
+    label = f"{entry.role} {entry.name!r}"
+    where = f"{label} (plugin {entry.source.plugin!r})"
+    try:
+        yield
+    except ConformanceError as exc:
+        message = str(exc).removeprefix(f"{label}: ")
+        raise ConformanceError(f"{where}: {message}") from exc
+    except Exception as exc:  # the plugin's own code crashed inside a check
+        raise ConformanceError(f"{where}: raised {type(exc).__name__}: {exc}") from exc

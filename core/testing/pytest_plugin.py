@@ -26,10 +26,15 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def demo_models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """``{"sd", "clip-vit", "clip-rn", "lm", "coco"} -> directory`` of the tiny random models."""
+    """``{"sd", "clip-vit", "clip-rn", "lm", "coco"} -> directory`` of the tiny random models.
+
+    Built once per session, or kept across sessions in ``$TAILORGEN_DEMO_MODELS`` when that is set
+    (a cache folder: built there on first use, reused while its version matches).
+    """
     from tailorgen.testing.demo import ensure_demo_models
 
-    return ensure_demo_models(tmp_path_factory.mktemp("demo-models") / "models")
+    cache = os.environ.get("TAILORGEN_DEMO_MODELS")
+    return ensure_demo_models(Path(cache) if cache else tmp_path_factory.mktemp("demo-models") / "models")
 
 
 @pytest.fixture

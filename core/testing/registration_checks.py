@@ -49,14 +49,22 @@ def _installed_as(module: ModuleType) -> set[str]:
 
 
 def check_registration(module: ModuleType) -> list[PluginEntry]:
-    """The module's hooks register at least one valid entry, alone and next to every installed plugin."""
+    """The module's hooks register at least one valid entry or command, alone and next to every
+    installed plugin (no name clashes); returns the entries."""
+    from tailorgen.cli import COMMANDS
+
     alone = isolated_registry(module)
+    commands = alone.commands(reserved=COMMANDS)  # register_commands runs too: its failures count
     problems = [e.error for e in alone.errors]
     expect(not problems, f"plugin module {module.__name__} failed to register: {'; '.join(problems)}")
     entries = [e for role in alone.entries.values() for e in role.values()]
-    expect(entries, f"plugin module {module.__name__} registers nothing (no @hookimpl register_* hook ran)")
+    expect(
+        entries or commands,
+        f"plugin module {module.__name__} registers nothing (no @hookimpl register_* hook ran)",
+    )
     sources = _installed_as(module)
     full = Registry() if sources else Registry(extra_plugins=[module])
+    full.commands(reserved=COMMANDS)  # a command name another installed plugin has is a failure here
     sources = sources or {module.__name__}
     mine = [e.error for e in full.errors if e.source.plugin in sources]
     expect(
