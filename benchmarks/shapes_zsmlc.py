@@ -341,6 +341,8 @@ def main() -> None:
         sys.exit(str(exc))
     (work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     print(table(results))
+    headline = [r["metrics"]["e"]["zsl"]["mAP"] - r["metrics"]["a2"]["zsl"]["mAP"] for r in results]
+    print(f"(e) - (a2), paired, ZSL mAP: {cell(headline, signed=True)}")
     print(f"runs: {work} ({(time.monotonic() - start) / 60:.1f} min)")
     ratio = (
         interval([r["metrics"]["e"]["zsl"]["mAP"] for r in results])[0]
