@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 
@@ -240,14 +239,7 @@ def test_runner_errors_name_what_failed(engine, monkeypatch, tmp_path):
             TensorRTRunner(out / "model.engine", device="cpu")
 
 
-needs_tensorrt = pytest.mark.skipif(
-    importlib.util.find_spec("tensorrt") is None or not torch.cuda.is_available(),
-    reason="needs TensorRT and a CUDA GPU",
-)
-
-
 @pytest.mark.tensorrt
-@needs_tensorrt
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
 def test_real_tensorrt_engine_matches_onnxruntime(demo_models, tmp_path, precision):
     from tailorgen.predict import load_predictor
