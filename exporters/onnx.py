@@ -35,6 +35,14 @@ class OnnxOptions(BaseModel):
         False, description="Also write <name>.optimized.onnx (onnxruntime graph optimisations)."
     )
     int8: bool = Field(False, description="Also write <name>.int8.onnx (dynamic int8 quantisation).")
+    pixels: bool = Field(
+        False,
+        description="Also write <name>.pixels.onnx: uint8 RGB pixels (N, H, W, 3) in, resize and "
+        "normalisation inside the graph.",
+    )
+    pixels_size: tuple[int, int] | None = Field(
+        None, description="Fixed (height, width) of the pixels variant's input (default: any size)."
+    )
 
     @field_validator("file_name")
     @classmethod
@@ -81,7 +89,43 @@ class OnnxExporter(ValidatingExporter):
             with atomic_path(target, suffix=".onnx") as tmp:
                 convert(path, tmp, metadata)
                 self.reports.append(self._check(classifier, tmp, tolerance, target.name))
+        self._export_pixels(classifier, path, metadata)
         return path
+
+    def _export_pixels(self, classifier: Any, path: Path, metadata: ModelMetadata) -> None:
+        """The uint8-input variant, validated on pictures of several sizes against PIL preprocessing."""
+        from tailorgen.exporters.onnx_pixels import (
+            PIXELS,
+            add_pixel_preprocessing,
+            check_pixels,
+            sample_pictures,
+        )
+        from tailorgen.exporters.validation import ExportValidationError
+        from tailorgen.predict.onnx_backend import PixelsOnnxPredictor
+        from tailorgen.predict.torch_backend import TorchPredictor
+
+        target = variant_path(path, "pixels")
+        if not self.options.pixels:
+            target.unlink(missing_ok=True)
+            return
+        size = self.options.pixels_size
+        sizes = [size] * 2 if size else [(48, 80), (90, 60), (64, 64), (33, 47)]
+        pictures = sample_pictures(sizes * self.validation.batch_size, self.validation.seed)
+        with atomic_path(target, suffix=".onnx") as tmp:
+            add_pixel_preprocessing(path, tmp, metadata, size)
+            report = check_pixels(
+                PixelsOnnxPredictor(tmp),
+                TorchPredictor(classifier, _device_of(classifier)),
+                pictures,
+                PIXELS,
+                target.name,
+            )
+            if not report.passed:
+                raise ExportValidationError(
+                    f"export validation failed: {report.summary()}",
+                    "the in-graph preprocessing does not reproduce PIL's; rerun with --debug and report it",
+                )
+            self.reports.append(report)
 
     def _check(self, classifier: Any, path: Path, tolerance: Tolerance, artefact: str) -> ValidationReport:
         from tailorgen.exporters.validation import validate
