@@ -191,7 +191,10 @@ class FakeTensorRT(SimpleNamespace):
 
             def add_optimization_profile(self, profile):
                 calls.append(("profile", profile.shapes))
+                if fake.refuse_profile:
+                    return -1
                 self.profiles.append(profile.shapes)
+                return len(self.profiles) - 1
 
         class Builder:
             def __init__(self, logger):
@@ -229,6 +232,7 @@ class FakeTensorRT(SimpleNamespace):
             __version__=version,
             calls=calls,
             build_ok=True,
+            refuse_profile=False,
             fail_context=False,
             fail_execution=False,
             io_dtype="FLOAT",

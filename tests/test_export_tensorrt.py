@@ -84,6 +84,10 @@ def test_failed_build_and_bad_profiles_are_clear_errors(tmp_path):
     trt.build_ok = False
     with pytest.raises(TailorgenError, match="could not build an engine"):
         _build(trt, tmp_path)
+    refusing = FakeTensorRT()
+    refusing.refuse_profile = True
+    with pytest.raises(TailorgenError, match=r"TensorRT refused the batch profile 1\.\.16"):
+        _build(refusing, tmp_path)
     with pytest.raises(TailorgenError, match="min_batch <= opt_batch <= max_batch"):
         BatchProfile(4, 2, 8)
     with pytest.raises(ValueError, match="min_batch <= opt_batch"):
