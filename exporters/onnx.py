@@ -110,12 +110,11 @@ class OnnxExporter(ValidatingExporter):
         variants: dict[str, tuple[str, Any, Tolerance, Any]] = {
             option: (*spec, None) for option, spec in VARIANTS.items()
         }
-        if self.options.int8_static:
-            calibration = self._calibration_batches()
-            convert = partial(quantize_int8_static, calibration=calibration)
-            first = calibration[0][: self.validation.batch_size]
-            variants["int8_static"] = ("int8-static", convert, INT8_STATIC, first)
-        return variants
+        calibration = self._calibration_batches() if self.options.int8_static else [None]
+        convert = partial(quantize_int8_static, calibration=calibration)
+        first = None if calibration[0] is None else calibration[0][: self.validation.batch_size]
+        variants["int8_static"] = ("int8-static", convert, INT8_STATIC, first)  # listed even when off:
+        return variants  # an older export's file is then removed
 
     def _calibration_batches(self, batch_size: int = 8) -> list[Any]:
         paths = self.validation.calibration_images

@@ -83,7 +83,10 @@ def test_a_variant_losing_more_than_the_budget_is_refused(data, tmp_path, caplog
     assert "model.onnx" in {r.artefact for r in kept}
 
 
-def test_static_int8_needs_calibration_images(data, tmp_path):
+def test_static_int8_needs_calibration_images_and_an_older_one_goes(data, tmp_path):
     exporter = OnnxExporter(OnnxOptions(int8_static=True))
     with pytest.raises(ConfigError, match="int8_static needs calibration images"):
         exporter.export(data[0], tmp_path)
+    (tmp_path / "model.int8-static.onnx").write_bytes(b"from an older export")
+    OnnxExporter().export(data[0], tmp_path)
+    assert not (tmp_path / "model.int8-static.onnx").exists()
