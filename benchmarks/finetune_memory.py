@@ -215,7 +215,9 @@ def _fmt(value: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", type=Path, default=Path(".cache/demo-models"))
+    # the user cache directory, not the working tree: a benchmark leaves nothing untracked
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tailorgen" / "demo-models"
+    parser.add_argument("--models", type=Path, default=cache)
     parser.add_argument("--arch", choices=["tiny", "sd2"], default="tiny")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--resolution", type=int, default=128)

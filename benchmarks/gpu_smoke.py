@@ -104,7 +104,9 @@ def classifier_step(models: dict[str, Path], rows: list[tuple[str, str]]) -> Non
 
 def main() -> None:
     if not torch.cuda.is_available():
-        raise SystemExit("gpu_smoke: no CUDA device")
+        raise SystemExit(
+            "gpu_smoke: needs a CUDA GPU and torch sees none (torch.cuda.is_available() is false)"
+        )
     rows: list[tuple[str, str]] = [("device", torch.cuda.get_device_name())]
     with tempfile.TemporaryDirectory() as tmp:
         models = ensure_demo_models(Path(tmp) / "models")

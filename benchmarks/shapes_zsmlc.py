@@ -188,7 +188,8 @@ def table(
     return "\n".join(lines)
 
 
-def main() -> None:
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (``[]``: the defaults, for scripts that reuse this benchmark's runs)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -214,7 +215,11 @@ def main() -> None:
         default=[],
         help="a background text for the filter and L_TE (not in the method; repeatable), e.g. 'a photo of'",
     )
-    args = parser.parse_args()
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = arguments()
     from tailorgen.testing.shapes_coco import build_shapes_coco
 
     work = args.work or Path(tempfile.mkdtemp(prefix="shapes-zsmlc-"))

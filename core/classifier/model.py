@@ -12,7 +12,7 @@ from tailorgen.classifier.hub_card import HubCardMixin
 from tailorgen.classifier.prompts import PromptContexts
 from tailorgen.classifier.regions import region_features
 from tailorgen.classifier.serialization import LoadingMixin
-from tailorgen.classifier.transforms import eval_transform
+from tailorgen.classifier.transforms import DEFAULT_RESIZE, eval_transform, resize_mode
 from tailorgen.errors import TailorgenError
 from torch import nn
 
@@ -83,12 +83,19 @@ class Classifier(
         fusion_options: dict[str, Any] | None = None,
         n_ctx: int = 64,
         pretrained: str | None = None,
+        resize: str = DEFAULT_RESIZE,
         **config: Any,
     ) -> Classifier:
-        """A fresh classifier on an open_clip backbone (name + ``pretrained`` tag, ``local-dir:``, ``hf-hub:``)."""
+        """A fresh classifier on an open_clip backbone (name + ``pretrained`` tag, ``local-dir:``, ``hf-hub:``).
+
+        ``resize`` (``whole`` or ``crop``, see :mod:`tailorgen.classifier.transforms`) is saved in
+        its preprocess config, so predictors and exports prepare images the way it was trained.
+        """
         if backbone.startswith(("local-dir:", "hf-hub:")):
             pretrained = None  # the schema names the weights too
         clip, clip_config, preprocess = load_backbone(backbone, pretrained)
+        preprocess = {**preprocess, "resize": resize}
+        resize_mode(preprocess)  # an unknown mode fails here, before a model is built
         model = cls(
             clip_config=clip_config,
             label_names=label_names,
