@@ -126,9 +126,9 @@ def _plugins(args: argparse.Namespace, device: Any) -> tuple[Any, Any]:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """One configuration, in this process: warm-up step, reset the peak, measured step."""
     import torch
-    from tailorgen.devices import resolve_device
     from tailorgen.finetune import PromptPool
     from tailorgen.finetune.objective import LTEObjective
+    from tailorgen.runtime.devices import resolve_device
     from tailorgen.stages.finetune import Settings
 
     torch.manual_seed(0)

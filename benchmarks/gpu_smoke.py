@@ -17,7 +17,7 @@ from tailorgen.classifier import Classifier
 from tailorgen.classifier.loss import softmax_asymmetric_loss
 from tailorgen.finetune.loss import lte_loss
 from tailorgen.registry import create_discriminator, create_generator
-from tailorgen.scoring import grouping_log_softmax
+from tailorgen.synthetic.scoring import grouping_log_softmax
 from tailorgen.testing import ensure_demo_models
 
 PROMPTS = ["a cat next to a bus on a sunny street", "an umbrella next to a cup on a table"] * 2

@@ -41,7 +41,7 @@ PAUSE_S = 0.3
 
 def build_classifier(image_size: int) -> Any:
     from tailorgen.classifier import Classifier
-    from tailorgen.labels import load_label_set
+    from tailorgen.data.labels import load_label_set
 
     torch.manual_seed(0)
     names = load_label_set("coco-48-17").used  # 48 seen + 17 unseen
@@ -89,8 +89,8 @@ CPU_VARIANTS = {
 def map_losses(model: Any, export: Path, count: int = 48) -> dict[str, float]:
     """backend name -> mAP (x100) lost against torch eager's own ranking of ``count`` pictures."""
     from PIL import Image
+    from tailorgen.evaluation.metrics import mean_average_precision
     from tailorgen.exporters.onnx_pixels import sample_pictures
-    from tailorgen.metrics import mean_average_precision
     from tailorgen.predict.onnx_backend import OnnxPredictor
     from tailorgen.predict.torch_backend import TorchPredictor
 

@@ -1,4 +1,4 @@
-"""Speed of tailorgen.metrics (mAP + F1@3 + F1@5) vs scikit-learn AP per label + a per-image F1 loop.
+"""Speed of tailorgen.evaluation.metrics (mAP + F1@3 + F1@5) vs scikit-learn AP per label + a per-image F1 loop.
 
 40,000 images x 1,006 labels (NUS-WIDE GZSL size), random labels (~3 per image) and random scores
 that are distinct within each label (scikit-learn's AP groups tied scores, the ZS-MLC protocol
@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 from sklearn.metrics import average_precision_score
-from tailorgen.metrics import ranking_metrics
+from tailorgen.evaluation.metrics import ranking_metrics
 
 
 def make_data(n: int, c: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -77,7 +77,7 @@ def main() -> None:
     print(f"{args.images} images x {args.labels} labels, {int(labels.sum())} positives; mAP, F1@3, F1@5")
     print(f"{'implementation':<44}{'wall s':>8}{'CPU s':>8}   mAP     F1@3    F1@5")
     for name, sec, cpu, res in (
-        ("tailorgen.metrics.ranking_metrics", fast_s, fast_cpu, fast),
+        ("tailorgen.evaluation.metrics.ranking_metrics", fast_s, fast_cpu, fast),
         ("sklearn AP per label + per-image F1 loop", slow_s, slow_cpu, slow),
     ):
         print(f"{name:<44}{sec:>8.3f}{cpu:>8.3f}  {res['mAP']:6.3f}  {res['F1@3']:6.3f}  {res['F1@5']:6.3f}")
@@ -89,7 +89,7 @@ def main() -> None:
 
 
 def _threads() -> int:
-    from tailorgen.ranking import worker_count
+    from tailorgen.evaluation.ranking import worker_count
 
     return worker_count()
 

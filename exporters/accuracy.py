@@ -38,7 +38,7 @@ class AccuracyJudge:
     reference_map: float | None = None
 
     def measure(self, predict: Callable[[Sequence[str]], np.ndarray]) -> float:
-        from tailorgen.metrics import mean_average_precision
+        from tailorgen.evaluation.metrics import mean_average_precision
 
         return float(mean_average_precision(predict(self.images), self.targets))
 

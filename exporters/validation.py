@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from tailorgen.errors import TailorgenError
-from tailorgen.exporters.base import ValidationSettings
+from tailorgen.exporters.validation_settings import ValidationSettings
 
 __all__ = [
     "FP16",

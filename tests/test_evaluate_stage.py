@@ -12,10 +12,10 @@ from tailorgen.classifier import Classifier
 from tailorgen.classifier.inference import predict
 from tailorgen.cli import main
 from tailorgen.config import load_config
+from tailorgen.data.labels import load_label_set
 from tailorgen.errors import ConfigError, TailorgenError
-from tailorgen.labels import load_label_set
+from tailorgen.evaluation.protocol import evaluate_settings
 from tailorgen.pipeline import plan_pipeline, run_pipeline
-from tailorgen.protocol import evaluate_settings
 from tailorgen.registry import create_dataset
 
 TINY = Path(tailorgen.examples.__file__).parent / "tiny.toml"
@@ -82,7 +82,7 @@ def test_saved_classifier_is_evaluated_and_scores_are_reused(demo_env, tmp_path,
         raise AssertionError("a model was loaded although its scores were cached")
 
     monkeypatch.setattr(Classifier, "from_pretrained", no_loading)
-    monkeypatch.setattr("tailorgen.zeroshot.ClipZeroShot._loaded", property(no_loading))
+    monkeypatch.setattr("tailorgen.evaluation.zeroshot.ClipZeroShot._loaded", property(no_loading))
     _evaluate(tmp_path)
     assert (tmp_path / "eval.json").read_bytes() == first
     # other templates are another baseline: scored again
@@ -94,7 +94,7 @@ def test_plan_loads_no_model(demo_env, tmp_path, monkeypatch):
     def no_loading(*args, **kwargs):
         raise AssertionError("plan loaded a model")
 
-    monkeypatch.setattr("tailorgen.zeroshot.ClipZeroShot._loaded", property(no_loading))
+    monkeypatch.setattr("tailorgen.evaluation.zeroshot.ClipZeroShot._loaded", property(no_loading))
     monkeypatch.setattr(Classifier, "from_pretrained", no_loading)
     plan = plan_pipeline(load_config(TINY), ["evaluate"], tmp_path)["stages"]["evaluate"]
     assert plan["data"] == "coco:test"

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tailorgen.devices import DEFAULT_DEVICE
 from tailorgen.errors import TailorgenError
 from tailorgen.predict.base import BACKENDS, Predictor
+from tailorgen.runtime.devices import DEFAULT_DEVICE
 
 __all__ = ["load_predictor", "locate"]
 

@@ -293,7 +293,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         validate=_validator(ctx, settings),
         log_path=ctx.path("train", "log.jsonl"),
     )
-    from tailorgen.distributed import processes
+    from tailorgen.runtime.distributed import processes
 
     procs = processes()
     if procs.is_main:
