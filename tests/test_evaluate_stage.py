@@ -74,7 +74,9 @@ def test_saved_classifier_is_evaluated_and_scores_are_reused(demo_env, tmp_path,
     assert report["models"]["classifier"]["source"] == str(tmp_path / "classifier")
     scores = np.load(tmp_path / "eval" / "classifier.npy")
     loaded = Classifier.from_pretrained(tmp_path / "classifier")
-    np.testing.assert_allclose(scores, predict(loaded, data, labels.used, batch_size=5).numpy(), atol=1e-6)
+    # another batch size: conv kernels may round the last float digit differently (seen: 1e-6)
+    expected = predict(loaded, data, labels.used, batch_size=5).numpy()
+    np.testing.assert_allclose(scores, expected, rtol=1e-5, atol=1e-6)
     # a second run scores nothing again and writes the same report
     first = (tmp_path / "eval.json").read_bytes()
 
