@@ -126,9 +126,9 @@ def _plugins(args: argparse.Namespace, device: Any) -> tuple[Any, Any]:
 def measure(args: argparse.Namespace) -> dict[str, Any]:
     """One configuration, in this process: warm-up step, reset the peak, measured step."""
     import torch
-    from tailorgen.devices import resolve_device
     from tailorgen.finetune import PromptPool
     from tailorgen.finetune.objective import LTEObjective
+    from tailorgen.runtime.devices import resolve_device
     from tailorgen.stages.finetune import Settings
 
     torch.manual_seed(0)
@@ -215,7 +215,9 @@ def _fmt(value: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--models", type=Path, default=Path(".cache/demo-models"))
+    # the user cache directory, not the working tree: a benchmark leaves nothing untracked
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tailorgen" / "demo-models"
+    parser.add_argument("--models", type=Path, default=cache)
     parser.add_argument("--arch", choices=["tiny", "sd2"], default="tiny")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--resolution", type=int, default=128)

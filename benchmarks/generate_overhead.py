@@ -135,8 +135,8 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
 
-    from tailorgen.labels import load_label_set
-    from tailorgen.progress import set_quiet
+    from tailorgen.data.labels import load_label_set
+    from tailorgen.runtime.progress import set_quiet
     from tailorgen.testing import ensure_demo_models
 
     set_quiet(True)

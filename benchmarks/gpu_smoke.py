@@ -17,7 +17,7 @@ from tailorgen.classifier import Classifier
 from tailorgen.classifier.loss import softmax_asymmetric_loss
 from tailorgen.finetune.loss import lte_loss
 from tailorgen.registry import create_discriminator, create_generator
-from tailorgen.scoring import grouping_log_softmax
+from tailorgen.synthetic.scoring import grouping_log_softmax
 from tailorgen.testing import ensure_demo_models
 
 PROMPTS = ["a cat next to a bus on a sunny street", "an umbrella next to a cup on a table"] * 2
@@ -104,7 +104,9 @@ def classifier_step(models: dict[str, Path], rows: list[tuple[str, str]]) -> Non
 
 def main() -> None:
     if not torch.cuda.is_available():
-        raise SystemExit("gpu_smoke: no CUDA device")
+        raise SystemExit(
+            "gpu_smoke: needs a CUDA GPU and torch sees none (torch.cuda.is_available() is false)"
+        )
     rows: list[tuple[str, str]] = [("device", torch.cuda.get_device_name())]
     with tempfile.TemporaryDirectory() as tmp:
         models = ensure_demo_models(Path(tmp) / "models")

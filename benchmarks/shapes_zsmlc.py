@@ -326,8 +326,13 @@ def table(results: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def arguments(argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line (``[]``: the defaults, for scripts that reuse this benchmark's runs)."""
+    return parser().parse_args(argv)
+
+
 def main() -> None:
-    args = parser().parse_args()
+    args = arguments()
     if args.quick:
         args.seeds = [args.seeds[0]]
     os.environ["OMP_NUM_THREADS"] = str(args.threads)  # this process too (chance, data): pinned

@@ -22,10 +22,10 @@ from tailorgen.errors import ConfigError, PluginError, TailorgenError
 if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time they load lazily)
     from tailorgen.classifier import Classifier
     from tailorgen.config import RunConfig, load_config
+    from tailorgen.data.labels import LabelSet, load_label_set
+    from tailorgen.evaluation.metrics import ranking_metrics
     from tailorgen.hub import publish
-    from tailorgen.labels import LabelSet, load_label_set
     from tailorgen.log import set_verbosity
-    from tailorgen.metrics import ranking_metrics
     from tailorgen.pipeline import plan_pipeline as plan
     from tailorgen.pipeline import run_pipeline as run
     from tailorgen.predict import load_predictor
@@ -34,14 +34,14 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time the
 #: module moves (keep the TYPE_CHECKING imports above in step).
 _LAZY: dict[str, str] = {
     "Classifier": "tailorgen.classifier:Classifier",
-    "LabelSet": "tailorgen.labels:LabelSet",
+    "LabelSet": "tailorgen.data.labels:LabelSet",
     "RunConfig": "tailorgen.config:RunConfig",
     "load_config": "tailorgen.config:load_config",
-    "load_label_set": "tailorgen.labels:load_label_set",
+    "load_label_set": "tailorgen.data.labels:load_label_set",
     "load_predictor": "tailorgen.predict:load_predictor",
     "plan": "tailorgen.pipeline:plan_pipeline",
     "publish": "tailorgen.hub:publish",
-    "ranking_metrics": "tailorgen.metrics:ranking_metrics",
+    "ranking_metrics": "tailorgen.evaluation.metrics:ranking_metrics",
     "run": "tailorgen.pipeline:run_pipeline",
     "set_verbosity": "tailorgen.log:set_verbosity",
 }

@@ -20,8 +20,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from tailorgen.devices import DEFAULT_DEVICE
 from tailorgen.errors import ConfigError
+from tailorgen.runtime.devices import DEFAULT_DEVICE
 from tailorgen.suggest import did_you_mean
 
 __all__ = [

@@ -9,8 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 from tailorgen.config import PluginSpec, RunConfig
+from tailorgen.data.labels import LabelSet, load_label_set
 from tailorgen.errors import ConfigError, PluginError
-from tailorgen.labels import LabelSet, load_label_set
 from tailorgen.registry import Registry, get_registry, validate_options
 
 __all__ = ["RunContext", "derive_seed"]

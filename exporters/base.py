@@ -4,22 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
+from tailorgen.exporters.validation_settings import ValidationSettings
 from tailorgen.registry.roles import Exporter
 
 if TYPE_CHECKING:  # numpy-backed: loaded only when an export runs
     from tailorgen.exporters.validation import ValidationReport
 
 __all__ = ["ValidatingExporter", "ValidationSettings"]
-
-
-class ValidationSettings(BaseModel):
-    """How exports are checked: batch size and seed of the random inputs (``[export]`` sets them)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    batch_size: int = Field(3, ge=1, description="Batch of random images; must differ from the export batch.")
-    seed: int = Field(0, description="Seed of the random images (the export stage derives it from run.seed).")
 
 
 class ValidatingExporter(Exporter):

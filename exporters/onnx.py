@@ -35,6 +35,18 @@ class OnnxOptions(BaseModel):
         False, description="Also write <name>.optimized.onnx (onnxruntime graph optimisations)."
     )
     int8: bool = Field(False, description="Also write <name>.int8.onnx (dynamic int8 quantisation).")
+    int8_static: bool = Field(
+        False,
+        description="Also write <name>.int8-static.onnx (static QDQ int8 calibrated on the run's synthetic images).",
+    )
+    pixels: bool = Field(
+        False,
+        description="Also write <name>.pixels.onnx: uint8 RGB pixels (N, H, W, 3) in, resize and "
+        "normalisation inside the graph.",
+    )
+    pixels_size: tuple[int, int] | None = Field(
+        None, description="Fixed (height, width) of the pixels variant's input (default: any size)."
+    )
 
     @field_validator("file_name")
     @classmethod
@@ -59,8 +71,8 @@ class OnnxExporter(ValidatingExporter):
 
     def export(self, classifier: Any, out_dir: Any) -> Path:
         from tailorgen.exporters.onnx_graph import export_graph
-        from tailorgen.exporters.onnx_variants import VARIANTS
         from tailorgen.exporters.validation import FP32
+        from tailorgen.predict.torch_backend import TorchPredictor
 
         if self.validation.batch_size == self.options.export_batch_size:
             raise ConfigError(
@@ -70,20 +82,129 @@ class OnnxExporter(ValidatingExporter):
         metadata = ModelMetadata.from_classifier(classifier)
         path = Path(out_dir) / self.options.file_name
         self.reports = []
+        self._reference = TorchPredictor(classifier, _device_of(classifier))
+        self._judge = self._accuracy_judge()
         with atomic_path(path, suffix=".onnx") as tmp:  # a model that fails validation never lands
             export_graph(classifier, tmp, metadata, self.options.export_batch_size)
-            self.reports.append(self._check(classifier, tmp, FP32, path.name))
-        for option, (suffix, convert, tolerance) in VARIANTS.items():
+            self.reports.append(self._judged(self._check(classifier, tmp, FP32, path.name), tmp, limit=False))
+        for option, (suffix, convert, tolerance, images) in self._variants(metadata).items():
             target = variant_path(path, suffix)
             if not getattr(self.options, option):
                 target.unlink(missing_ok=True)  # a variant of an older model must not outlive it
                 continue
-            with atomic_path(target, suffix=".onnx") as tmp:
-                convert(path, tmp, metadata)
-                self.reports.append(self._check(classifier, tmp, tolerance, target.name))
+            self._write_variant(
+                target,
+                lambda tmp, c=convert: c(path, tmp, metadata),
+                lambda tmp, t=tolerance, i=images, name=target.name: self._check(classifier, tmp, t, name, i),
+            )
+        self._export_pixels(classifier, path, metadata)
         return path
 
-    def _check(self, classifier: Any, path: Path, tolerance: Tolerance, artefact: str) -> ValidationReport:
+    def _variants(self, metadata: ModelMetadata) -> dict[str, tuple[str, Any, Tolerance, Any]]:
+        """option -> (file suffix, converter, tolerance, validation images or None for random ones)."""
+        from functools import partial
+
+        from tailorgen.exporters.onnx_variants import VARIANTS, quantize_int8_static
+        from tailorgen.exporters.validation import INT8_STATIC
+
+        variants: dict[str, tuple[str, Any, Tolerance, Any]] = {
+            option: (*spec, None) for option, spec in VARIANTS.items()
+        }
+        calibration = self._calibration_batches() if self.options.int8_static else [None]
+        convert = partial(quantize_int8_static, calibration=calibration)
+        first = None if calibration[0] is None else calibration[0][: self.validation.batch_size]
+        variants["int8_static"] = ("int8-static", convert, INT8_STATIC, first)  # listed even when off:
+        return variants  # an older export's file is then removed
+
+    def _calibration_batches(self, batch_size: int = 8) -> list[Any]:
+        paths = self.validation.calibration_images
+        if not paths:
+            raise ConfigError(
+                "the onnx exporter's int8_static needs calibration images and has none",
+                "export from a run with synthetic images (tailorgen run CONFIG --stages export), "
+                "or set int8_static = false",
+            )
+        from tailorgen.predict.images import load_image
+
+        return [
+            self._reference.preprocess([load_image(p) for p in paths[i : i + batch_size]])
+            for i in range(0, len(paths), batch_size)
+        ]
+
+    def _accuracy_judge(self) -> Any:
+        import numpy as np
+        from tailorgen.exporters.accuracy import AccuracyJudge
+
+        v = self.validation
+        if not v.accuracy_images:
+            return None
+        return AccuracyJudge(v.accuracy_images, np.asarray(v.accuracy_targets), v.map_budget)
+
+    def _write_variant(self, target: Path, write: Any, check: Any, judged: bool = True) -> None:
+        """Write, validate and judge one variant; a refused one is not written (an older copy goes)."""
+        from dataclasses import replace
+
+        from tailorgen.exporters.accuracy import VariantRefusedError
+
+        report = None
+        try:
+            with atomic_path(target, suffix=".onnx") as tmp:
+                write(tmp)
+                report = check(tmp)
+                self.reports.append(self._judged(report, tmp) if judged else report)
+        except VariantRefusedError as refusal:
+            target.unlink(missing_ok=True)
+            self.reports.append(replace(report, **refusal.result, refused=refusal.reason))
+
+    def _judged(self, report: ValidationReport, path: Path, *, limit: bool = True) -> ValidationReport:
+        """``report`` with the artefact's mAP on the evaluation split (VariantRefusedError beyond budget)."""
+        from dataclasses import replace
+
+        from tailorgen.predict.onnx_backend import open_onnx
+
+        if self._judge is None:
+            return report
+        judge = self._judge if limit else replace(self._judge, budget=float("inf"))
+        result = judge.judge(report.artefact, open_onnx(path).predict, self._reference.predict)
+        self._judge.reference_map = judge.reference_map
+        return replace(report, **result)
+
+    def _export_pixels(self, classifier: Any, path: Path, metadata: ModelMetadata) -> None:
+        """The uint8-input variant, validated on pictures of several sizes against PIL preprocessing."""
+        from tailorgen.exporters.onnx_pixels import (
+            PIXELS,
+            add_pixel_preprocessing,
+            check_pixels,
+            sample_pictures,
+        )
+        from tailorgen.exporters.validation import ExportValidationError
+        from tailorgen.predict.onnx_backend import PixelsOnnxPredictor
+
+        target = variant_path(path, "pixels")
+        if not self.options.pixels:
+            target.unlink(missing_ok=True)
+            return
+        size = self.options.pixels_size
+        sizes = [size] * 2 if size else [(48, 80), (90, 60), (64, 64), (33, 47)]
+        pictures = sample_pictures(sizes * self.validation.batch_size, self.validation.seed)
+
+        def check(tmp: Path) -> ValidationReport:
+            report = check_pixels(PixelsOnnxPredictor(tmp), self._reference, pictures, PIXELS, target.name)
+            if not report.passed:
+                raise ExportValidationError(
+                    f"export validation failed: {report.summary()}",
+                    "the in-graph preprocessing does not reproduce PIL's; rerun with --debug and report it",
+                )
+            return report
+
+        # a fixed input size cannot take the evaluation images as they are: judged by the check only
+        self._write_variant(
+            target, lambda tmp: add_pixel_preprocessing(path, tmp, metadata, size), check, judged=size is None
+        )
+
+    def _check(
+        self, classifier: Any, path: Path, tolerance: Tolerance, artefact: str, images: Any = None
+    ) -> ValidationReport:
         from tailorgen.exporters.validation import validate
         from tailorgen.predict.onnx_backend import OnnxPredictor
         from tailorgen.predict.torch_backend import TorchPredictor
@@ -97,6 +218,7 @@ class OnnxExporter(ValidatingExporter):
             settings=self.validation,
             artefact=artefact,
             reference_name="PyTorch",
+            images=images,
         )
 
 

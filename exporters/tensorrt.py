@@ -124,7 +124,7 @@ class TensorRTExporter(ValidatingExporter):
         baseline = OnnxPredictor(reference, provider="cpu")
         exact = self.options.precision == "fp32" and not self.options.tf32
         return validate(
-            TensorRTRunner(engine, self.options.device),
+            TensorRTRunner(engine, device=self.options.device),
             baseline.probabilities,
             image_size=baseline.metadata.image_size,
             tolerance=FP32 if exact else FP16,

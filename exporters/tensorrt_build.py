@@ -113,7 +113,11 @@ def build_engine(
     optimisation = builder.create_optimization_profile()
     dims = shape[1:]
     optimisation.set_shape(tensor.name, (profile.min, *dims), (profile.opt, *dims), (profile.max, *dims))
-    config.add_optimization_profile(optimisation)
+    if config.add_optimization_profile(optimisation) < 0:  # TensorRT returns -1 for an invalid profile
+        raise TailorgenError(
+            f"TensorRT refused the batch profile {profile.min}..{profile.max} for {onnx_path} (input {shape})",
+            "check the tensorrt min_batch/opt_batch/max_batch options",
+        )
 
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:

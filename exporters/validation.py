@@ -11,12 +11,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 from tailorgen.errors import TailorgenError
-from tailorgen.exporters.base import ValidationSettings
+from tailorgen.exporters.validation_settings import ValidationSettings
 
 __all__ = [
     "FP16",
     "FP32",
     "INT8",
+    "INT8_STATIC",
     "ExportValidationError",
     "Tolerance",
     "ValidationReport",
@@ -47,6 +48,9 @@ FP32 = Tolerance(atol=1e-4, rtol=1e-3)
 FP16 = Tolerance(atol=5e-3, rtol=1e-2)
 #: dynamically quantised int8 weights (activations quantised per batch at run time)
 INT8 = Tolerance(atol=5e-2, rtol=5e-2)
+#: statically quantised (QDQ) int8, checked on calibration images (random inputs fall outside the
+#: calibrated activation ranges); its real judge is the mAP it loses (tailorgen.exporters.accuracy)
+INT8_STATIC = Tolerance(atol=1e-1, rtol=1e-1, top_k=1)
 
 
 class ExportValidationError(TailorgenError):
@@ -68,6 +72,10 @@ class ValidationReport:
     ranking_mismatches: int  # rows whose top-k ranking differs beyond ties
     saturated_fraction: float  # reference probabilities within 1e-6 of 0 or 1: they hide errors
     passed: bool
+    map: float | None = None  # mAP x 100 on the evaluation split, when the export stage gave one
+    reference_map: float | None = None  # PyTorch's mAP there
+    map_loss: float | None = None
+    refused: str | None = None  # why the artefact was not written
 
     def summary(self) -> str:
         verdict = "ok" if self.passed else "FAILED"
@@ -152,9 +160,12 @@ def validate(
     settings: ValidationSettings,
     artefact: str,
     reference_name: str,
+    images: np.ndarray | None = None,
 ) -> ValidationReport:
-    """Run both on the same fresh random batch; raise :class:`ExportValidationError` unless they agree."""
-    images = random_images(settings.batch_size, image_size, settings.seed)
+    """Run both on the same batch (fresh random images unless ``images``); raise
+    :class:`ExportValidationError` unless they agree."""
+    if images is None:
+        images = random_images(settings.batch_size, image_size, settings.seed)
     report = compare(
         reference(images), candidate(images), tolerance, artefact=artefact, reference_name=reference_name
     )

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tailorgen.errors import PluginError, first_line
 
 if TYPE_CHECKING:
-    from tailorgen.plugins.diffusers_generator import DiffusersOptions
+    from tailorgen.plugins.diffusers_options import DiffusersOptions
 
 __all__ = ["load_pipeline", "load_text_encoder", "make_scheduler"]
 
@@ -29,7 +29,7 @@ def load_text_encoder(directory: str | Path, dtype: Any) -> Any:
 def make_scheduler(name: str, config: Any, extra: dict[str, Any]) -> Any:
     """Scheduler by short name or diffusers class name, built from the pipeline's scheduler config."""
     import diffusers
-    from tailorgen.plugins.diffusers_generator import SCHEDULERS
+    from tailorgen.plugins.diffusers_options import SCHEDULERS
 
     class_name = SCHEDULERS.get(name.lower(), name)
     cls = getattr(diffusers, class_name, None)
@@ -48,7 +48,7 @@ def make_scheduler(name: str, config: Any, extra: dict[str, Any]) -> Any:
 
 def _from_pretrained(opts: DiffusersOptions, dtype: Any, extra: dict[str, Any]) -> Any:
     from diffusers import DiffusionPipeline
-    from tailorgen.progress import is_quiet
+    from tailorgen.runtime.progress import is_quiet
 
     if is_quiet():  # loading bars of diffusers and transformers, on stderr
         import diffusers.utils.logging

@@ -13,11 +13,11 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 from tailorgen.errors import TailorgenError
-from tailorgen.progress import progress
 from tailorgen.prompting.dialog import DEFAULT_INSTRUCTION, ChatDialogOptions, chat_messages
 from tailorgen.prompting.request import PromptRequest
 from tailorgen.registry import hookimpl
 from tailorgen.registry.roles import PromptWriter
+from tailorgen.runtime.progress import progress
 
 __all__ = ["DEFAULT_INSTRUCTION", "HFChatOptions", "HFChatWriter"]
 

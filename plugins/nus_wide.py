@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 from pydantic import Field
-from tailorgen.datasets import ImageDataset, ImageDatasetOptions, RawLabels, require_file
+from tailorgen.data.datasets import ImageDataset, ImageDatasetOptions, RawLabels, require_file
+from tailorgen.data.labels import LabelSet
 from tailorgen.errors import TailorgenError
-from tailorgen.labels import LabelSet
 from tailorgen.registry import hookimpl
 
 __all__ = ["NusWideDataset", "NusWideOptions"]

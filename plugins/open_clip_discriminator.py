@@ -48,7 +48,7 @@ class OpenClipDiscriminator(Discriminator, DifferentiableDiscriminator):
 
     @functools.cached_property
     def device(self) -> Any:
-        from tailorgen.devices import resolve_device
+        from tailorgen.runtime.devices import resolve_device
 
         return resolve_device(self.options.device)
 
@@ -71,7 +71,7 @@ class OpenClipDiscriminator(Discriminator, DifferentiableDiscriminator):
                 f"open-clip: cannot load {what}: {exc}",
                 "see `open_clip.list_pretrained()`, or use hf-hub:ORG/REPO or local-dir:PATH",
             ) from None
-        from tailorgen.devices import resolve_dtype
+        from tailorgen.runtime.devices import resolve_dtype
 
         model = model.to(device=self.device, dtype=resolve_dtype(opts.dtype, self.device)).eval()
         model.requires_grad_(False)
@@ -99,7 +99,7 @@ class OpenClipDiscriminator(Discriminator, DifferentiableDiscriminator):
         return self._text_cache[key]
 
     def _logits(self, pixels: Any, label_names: list[str]) -> Any:
-        from tailorgen.scoring import clip_logits
+        from tailorgen.synthetic.scoring import clip_logits
 
         dtype = next(self.model.parameters()).dtype
         feats = self.model.encode_image(pixels.to(device=self.device, dtype=dtype)).float()
@@ -135,7 +135,7 @@ class OpenClipDiscriminator(Discriminator, DifferentiableDiscriminator):
 
 def uses_quick_gelu(opts: OpenClipOptions) -> bool:
     """The ``quick_gelu`` option, else what the pretrained tag was trained with (OpenAI's: QuickGELU)."""
-    from tailorgen.clip_activation import pretrained_uses_quick_gelu
+    from tailorgen.classifier.clip_activation import pretrained_uses_quick_gelu
 
     if opts.quick_gelu is not None:
         return opts.quick_gelu

@@ -18,11 +18,11 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field, field_validator
 from tailorgen.errors import ConfigError
-from tailorgen.progress import progress
 from tailorgen.prompting.dialog import ChatDialogOptions, chat_messages
 from tailorgen.prompting.request import PromptRequest
 from tailorgen.registry import hookimpl
 from tailorgen.registry.roles import PromptWriter
+from tailorgen.runtime.progress import progress
 
 __all__ = ["OpenAIChatWriter", "OpenAIOptions", "request_body"]
 

@@ -196,7 +196,7 @@ class LenientDataset(Dataset):
 
     def load(self, split: str, label_names: list[str]) -> Any:
         import torch
-        from tailorgen.labeled_images import LabeledImages
+        from tailorgen.data.labeled_images import LabeledImages
         from tailorgen.testing.tiny_layouts import coco_split_labels
 
         labels = coco_split_labels(self.options.root, split)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from tailorgen.data.labels import load_label_set
 from tailorgen.errors import TailorgenError
-from tailorgen.labels import load_label_set
 from tailorgen.registry import create_dataset
 
 

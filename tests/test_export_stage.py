@@ -95,3 +95,27 @@ def test_demo_through_export_writes_a_model_both_backends_agree_on(
         outputs[backend] = json.loads(capsys.readouterr().out)["results"]
     for a, b in zip(outputs["torch"], outputs["onnx"], strict=True):
         assert [x["label"] for x in a["labels"]] == [x["label"] for x in b["labels"]]
+
+
+def test_stage_reports_map_per_variant_and_calibrates_static_int8(config, demo_models, tmp_path):
+    """[evaluate] dataset/split is the accuracy judge; this run's synthetic images calibrate int8."""
+    from export_helpers import write_images
+
+    run = tmp_path / "run"
+    _trained_run(config, demo_models, run)
+    pictures = write_images(run / "synthetic" / "images", count=4)
+    rows = [{"file_name": f"images/{p.rsplit('/', 1)[1]}", "labels": ["cat"]} for p in pictures]
+    (run / "synthetic" / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    config = config.model_copy(
+        update={
+            "exporters": [PluginSpec(plugin="onnx", options={"int8": True, "int8_static": True})],
+            "export": {"map_budget": 100.0, "calibration_images": 3},
+        }
+    )
+    summary = run_pipeline(config, ["export"], run)["export"]
+    reports = {r["artefact"]: r for r in summary["artefacts"][0]["validation"]}
+    assert set(reports) == {"model.onnx", "model.int8.onnx", "model.int8-static.onnx"}
+    for report in reports.values():
+        assert 0 <= report["map"] <= 100
+        assert report["map_loss"] == pytest.approx(report["reference_map"] - report["map"])
+    assert json.loads((run / "export" / "validation.json").read_text()) == summary

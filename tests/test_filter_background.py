@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from tailorgen.labels import LabelSet
+from tailorgen.data.labels import LabelSet
 from tailorgen.synthetic.plan import Item
 from tailorgen.synthetic.rounds import Drawer
 from tailorgen.synthetic.rule import AcceptanceRule

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from tailorgen.context import derive_seed
+from tailorgen.data.label_sampling import LabelSetSampler
+from tailorgen.data.labels import LabelSet, load_label_set
 from tailorgen.errors import TailorgenError
-from tailorgen.labels import LabelSet, load_label_set
-from tailorgen.sampling import LabelSetSampler
 from tailorgen.synthetic.plan import DrawRule, PromptPool, RoundBudget, Tally, plan_round
 
 LABELS = LabelSet.model_validate(

@@ -170,6 +170,7 @@ def test_dataset_cards_state_the_license(run_dir: Path, hub: HubServer) -> None:
         report=[],
         images=1,
         accepted=1,
+        surplus=0,
         attempts=1,
         rounds=1,
         tailorgen_version="0",

@@ -116,7 +116,7 @@ def test_set_verbosity_prints_status_lines_once_to_stderr(tmp_path: Path) -> Non
 
 def test_load_predictor_and_the_cli_share_the_default_device() -> None:
     from tailorgen.cli.predict import predict
-    from tailorgen.devices import DEFAULT_DEVICE
+    from tailorgen.runtime.devices import DEFAULT_DEVICE
 
     default = inspect.signature(tailorgen.load_predictor).parameters["device"].default
     cli_default = next(p.default for p in predict.params if p.name == "device")

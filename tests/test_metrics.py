@@ -7,8 +7,8 @@ import pytest
 import torch
 from sklearn.metrics import average_precision_score
 from tailorgen.errors import TailorgenError
-from tailorgen.metrics import average_precision, mean_average_precision, ranking_metrics, top_k_prf
-from tailorgen.ranking import ordered_keys
+from tailorgen.evaluation.metrics import average_precision, mean_average_precision, ranking_metrics, top_k_prf
+from tailorgen.evaluation.ranking import ordered_keys
 
 
 def _reference_ap(scores: np.ndarray, targets: np.ndarray) -> np.ndarray:

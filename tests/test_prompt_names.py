@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from tailorgen.data.labels import load_label_set
 from tailorgen.errors import ConfigError
-from tailorgen.labels import load_label_set
 from tailorgen.prompting import PromptRequest
 from tailorgen.prompting.collect import collect_sets
 from tailorgen.prompting.postprocess import PromptValidator

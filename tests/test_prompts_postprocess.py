@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tailorgen.labels import load_label_set
+from tailorgen.data.labels import load_label_set
 from tailorgen.prompting.inflection import pluralize, singularize
 from tailorgen.prompting.matching import LabelMatcher
 from tailorgen.prompting.postprocess import PromptValidator, clean_line, split_reply

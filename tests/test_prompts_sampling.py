@@ -7,9 +7,9 @@ import random
 from collections import Counter
 
 import pytest
+from tailorgen.data.label_sampling import LabelSetSampler, draw_independent
+from tailorgen.data.labels import load_label_set
 from tailorgen.errors import ConfigError
-from tailorgen.labels import load_label_set
-from tailorgen.sampling import LabelSetSampler, draw_independent
 
 COCO = load_label_set("coco-48-17")
 

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 from tailorgen.config import load_config
+from tailorgen.data.labels import load_label_set
 from tailorgen.errors import TailorgenError
 from tailorgen.io import read_jsonl
-from tailorgen.labels import load_label_set
 from tailorgen.prompting import write_prompts
 from tailorgen.prompting.matching import LabelMatcher
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tailorgen.data.labels import load_label_set
 from tailorgen.errors import TailorgenError
-from tailorgen.labels import load_label_set
-from tailorgen.metrics import ranking_metrics
-from tailorgen.protocol import evaluate_settings, setting_columns, setting_rows
+from tailorgen.evaluation.metrics import ranking_metrics
+from tailorgen.evaluation.protocol import evaluate_settings, setting_columns, setting_rows
 
 
 @pytest.mark.parametrize(

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from tailorgen.cli import main
-from tailorgen.labels import load_label_set
-from tailorgen.metrics import ranking_metrics
-from tailorgen.protocol import evaluate_settings
+from tailorgen.data.labels import load_label_set
+from tailorgen.evaluation.metrics import ranking_metrics
+from tailorgen.evaluation.protocol import evaluate_settings
 
 
 @pytest.fixture

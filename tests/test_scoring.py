@@ -6,8 +6,14 @@ import math
 
 import pytest
 import torch
-from tailorgen.labels import LabelSet
-from tailorgen.scoring import accept_loose, accept_strict, clip_logits, grouping_log_softmax, grouping_softmax
+from tailorgen.data.labels import LabelSet
+from tailorgen.synthetic.scoring import (
+    accept_loose,
+    accept_strict,
+    clip_logits,
+    grouping_log_softmax,
+    grouping_softmax,
+)
 
 
 def _u(*exp_values: float) -> torch.Tensor:

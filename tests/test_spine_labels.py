@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from tailorgen.data.labels import list_presets, load_label_set
 from tailorgen.errors import ConfigError
-from tailorgen.labels import list_presets, load_label_set
 
 
 def test_presets_shipped_with_the_package() -> None:

@@ -24,8 +24,8 @@ def test_wheel_contents_and_import(tmp_path: Path) -> None:
     for required in (
         "tailorgen/__init__.py",
         "tailorgen/registry/hookspecs.py",
-        "tailorgen/presets/coco-48-17.json",
-        "tailorgen/presets/nus-wide-925-81.json",
+        "tailorgen/data/presets/coco-48-17.json",
+        "tailorgen/data/presets/nus-wide-925-81.json",
         "tailorgen/examples/tiny.toml",
         "tailorgen/plugins/template_vocab.toml",
     ):
@@ -47,7 +47,7 @@ def test_wheel_contents_and_import(tmp_path: Path) -> None:
         [
             sys.executable,
             "-c",
-            "import tailorgen.labels as l, tailorgen.plugins.template_vocab as v; "
+            "import tailorgen.data.labels as l, tailorgen.plugins.template_vocab as v; "
             "print(l.__file__, len(l.load_label_set('coco-48-17').unseen) + 0 * len(v.ADJECTIVES))",
         ],
         check=True,

@@ -120,7 +120,7 @@ def test_causal_lm_chat_template_and_generation(demo_models: dict[str, Path]) ->
 
 def test_tiny_coco_follows_the_zero_shot_protocol(demo_models: dict[str, Path]) -> None:
     from PIL import Image
-    from tailorgen.labels import load_label_set
+    from tailorgen.data.labels import load_label_set
 
     root = demo_models["coco"]
     labels = load_label_set(root / "labels.json")

@@ -13,9 +13,9 @@ import torch
 from tailorgen.classifier import Classifier
 from tailorgen.classifier.scales import resolve_scales
 from tailorgen.classifier.selection import hold_out
+from tailorgen.data.labeled_images import LabeledImages
 from tailorgen.errors import ConfigError
 from tailorgen.io import read_jsonl
-from tailorgen.labeled_images import LabeledImages
 from test_train_stage import _synthetic, _train
 
 demo_env = test_train_stage.demo_env  # the fixture: tiny COCO's label set, demo models in the env

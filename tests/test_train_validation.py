@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image
 from tailorgen.classifier.inference import map_scorer
-from tailorgen.labeled_images import LabeledImages
+from tailorgen.data.labeled_images import LabeledImages
 from torch import nn
 
 

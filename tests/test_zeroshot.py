@@ -6,7 +6,7 @@ import open_clip
 import pytest
 import torch
 from tailorgen.errors import TailorgenError
-from tailorgen.zeroshot import ClipZeroShot, split_backbone
+from tailorgen.evaluation.zeroshot import ClipZeroShot, split_backbone
 
 
 def test_split_backbone() -> None:

@@ -28,7 +28,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 from tailorgen.io import atomic_path, atomic_write_json
-from tailorgen.progress import progress
+from tailorgen.runtime.progress import progress
 from tailorgen.testing.clip_tokenizer import build_clip_tokenizer
 from tailorgen.testing.shapes import caption, render, sample_scene
 from tailorgen.testing.tiny_clip import save_open_clip

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tailorgen.classifier.transforms import ToRGB
+from tailorgen.classifier.transforms import geometry
 
 __all__ = ["train_transform"]
 
@@ -12,19 +12,14 @@ __all__ = ["train_transform"]
 def train_transform(
     preprocess: dict[str, Any], image_size: int, *, randaugment: bool = True, cutout: float = 0.5
 ) -> Any:
-    """Resize + centre crop (as at eval), RandAugment on the PIL image, normalise, then Cutout.
+    """The eval geometry (whole-image resize or crop, as the classifier says), RandAugment on the PIL image, normalise, then Cutout.
 
     Cutout is torchvision's ``RandomErasing`` with probability ``cutout``; on a normalised tensor its
     zero fill is the dataset-mean colour.
     """
     from torchvision import transforms as T
 
-    mode = T.InterpolationMode(str(preprocess.get("interpolation", "bicubic")))
-    steps: list[Any] = [
-        ToRGB(),
-        T.Resize(image_size, interpolation=mode, antialias=True),
-        T.CenterCrop(image_size),
-    ]
+    steps: list[Any] = geometry(preprocess, image_size)
     if randaugment:
         steps.append(T.RandAugment())
     steps += [T.ToTensor(), T.Normalize(preprocess["mean"], preprocess["std"])]

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tailorgen.clip_activation import pretrained_uses_quick_gelu
+from tailorgen.classifier.clip_activation import pretrained_uses_quick_gelu
 from tailorgen.errors import TailorgenError
 
 __all__ = ["build_clip", "check_architecture", "load_backbone", "preprocess_of"]

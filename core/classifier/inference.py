@@ -18,7 +18,7 @@ def predict(
     model: Any, dataset: Any, label_names: list[str], *, batch_size: int = 64, num_workers: int = 0
 ) -> torch.Tensor:
     """(N, C) probabilities of ``label_names`` for every image of ``dataset`` (its eval transform is set)."""
-    from tailorgen.progress import progress
+    from tailorgen.runtime.progress import progress
 
     was_training = model.training
     model.eval()
@@ -42,8 +42,8 @@ def map_scorer(data: Any, label_names: list[str], *, batch_size: int = 64) -> Ca
 
     None when no image carries any of the labels (nothing to rank).
     """
-    from tailorgen.labeled_images import LabeledImages
-    from tailorgen.metrics import mean_average_precision
+    from tailorgen.data.labeled_images import LabeledImages
+    from tailorgen.evaluation.metrics import mean_average_precision
 
     keep = (data.targets.sum(dim=1) > 0).nonzero().flatten().tolist()
     if not keep:

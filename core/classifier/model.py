@@ -13,7 +13,7 @@ from tailorgen.classifier.prompts import PromptContexts
 from tailorgen.classifier.regions import region_features
 from tailorgen.classifier.scales import AUTO, PAPER_AGGREGATION_SCALE, PAPER_LOGIT_SCALE, resolve_scales
 from tailorgen.classifier.serialization import LoadingMixin
-from tailorgen.classifier.transforms import eval_transform
+from tailorgen.classifier.transforms import DEFAULT_RESIZE, eval_transform, resize_mode
 from tailorgen.errors import TailorgenError
 from torch import nn
 
@@ -84,10 +84,13 @@ class Classifier(
         fusion_options: dict[str, Any] | None = None,
         n_ctx: int = 64,
         pretrained: str | None = None,
+        resize: str = DEFAULT_RESIZE,
         **config: Any,
     ) -> Classifier:
         """A fresh classifier on an open_clip backbone (name + ``pretrained`` tag, ``local-dir:``, ``hf-hub:``).
 
+        ``resize`` (``whole`` or ``crop``, see :mod:`tailorgen.classifier.transforms`) is saved in
+        its preprocess config, so predictors and exports prepare images the way it was trained.
         ``logit_scale`` / ``aggregation_scale`` may be ``"auto"``: derived from the backbone's learned
         logit scale (:func:`~tailorgen.classifier.scales.resolve_scales`; a real CLIP gets 20 and 5).
         """
@@ -100,6 +103,8 @@ class Classifier(
                 config.get("aggregation_scale", PAPER_AGGREGATION_SCALE),
                 float(clip.logit_scale.detach().exp()),
             )
+        preprocess = {**preprocess, "resize": resize}
+        resize_mode(preprocess)  # an unknown mode fails here, before a model is built
         model = cls(
             clip_config=clip_config,
             label_names=label_names,

@@ -21,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 def hold_out(data: Any, fraction: float, seed: int) -> tuple[Any, Any]:
     """(kept, held out): ``data`` (a LabeledImages) split by a seeded permutation; both keep one image."""
-    from tailorgen.labeled_images import LabeledImages
+    from tailorgen.data.labeled_images import LabeledImages
 
     count = len(data)
     held = min(max(1, round(fraction * count)), count - 1) if count > 1 else 0

@@ -19,7 +19,7 @@ import torch
 from tailorgen.classifier.checkpoints import TrainCheckpoints
 from tailorgen.classifier.loss import softmax_asymmetric_loss
 from tailorgen.io import append_jsonl, atomic_write_text, read_jsonl
-from tailorgen.progress import progress
+from tailorgen.runtime.progress import progress
 from torch import nn
 
 __all__ = ["FitConfig", "Phase", "TrainStep", "fit"]

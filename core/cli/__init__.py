@@ -10,7 +10,7 @@ from typing import Any
 import click
 from tailorgen.errors import TailorgenError
 from tailorgen.log import configure_cli
-from tailorgen.progress import set_quiet
+from tailorgen.runtime.progress import set_quiet
 from tailorgen.suggest import did_you_mean
 
 __all__ = ["COMMANDS", "EXAMPLES", "cli", "example_epilog", "main", "plugin_commands"]

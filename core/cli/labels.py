@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import click
-from tailorgen.labels import list_presets, load_label_set
+from tailorgen.data.labels import list_presets, load_label_set
 
 __all__ = ["labels"]
 

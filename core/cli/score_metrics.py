@@ -85,8 +85,8 @@ def score_metrics(
     Without --label-set every column and every image counts. With it, the columns are the label
     set's labels (all of them, or only the used ones, in its order) and the ZSL/GZSL protocol applies.
     """
-    from tailorgen.eval_table import format_table
-    from tailorgen.metrics import ranking_metrics
+    from tailorgen.evaluation.metrics import ranking_metrics
+    from tailorgen.evaluation.table import format_table
 
     k_values = _parse_ks(ks)
     s, t = load_matrix(scores, "scores"), load_matrix(labels, "labels")
@@ -108,8 +108,8 @@ def score_metrics(
 
 
 def _protocol(s: np.ndarray, t: np.ndarray, spec: str, setting: str, ks: tuple[int, ...]) -> dict:
-    from tailorgen.labels import load_label_set
-    from tailorgen.protocol import evaluate_settings
+    from tailorgen.data.labels import load_label_set
+    from tailorgen.evaluation.protocol import evaluate_settings
 
     label_set = load_label_set(spec)
     if s.shape[1] == len(label_set.names):

@@ -12,7 +12,7 @@ def lte_loss(
 ) -> torch.Tensor:
     """Mean over images of ``- sum_Y log v_y - sum_N max(v_n - clip, 0)^gamma * log(min(1 - v_n + clip, 1))``.
 
-    ``log_v`` (B, C) is the log of the grouping softmax (``tailorgen.scoring.grouping_log_softmax``:
+    ``log_v`` (B, C) is the log of the grouping softmax (``tailorgen.synthetic.scoring.grouping_log_softmax``:
     finite where v underflows), ``targets`` (B, C) bool marks each image's label set. The focusing
     weight ``max(v_n - clip, 0)^gamma`` is detached, so a non-target is pushed down only through its
     log term; non-targets already below ``clip`` cost nothing (the asymmetric margin).

@@ -9,7 +9,7 @@ import torch
 from tailorgen.finetune.loss import lte_loss
 from tailorgen.finetune.prompt_pool import PromptPool
 from tailorgen.finetune.trainer import MicroStep
-from tailorgen.scoring import accept_strict, grouping_log_softmax
+from tailorgen.synthetic.scoring import accept_strict, grouping_log_softmax
 
 __all__ = ["LTEObjective"]
 

@@ -25,12 +25,12 @@ from typing import Any, Literal
 
 import torch
 from tailorgen.context import derive_seed
-from tailorgen.distributed import Processes
 from tailorgen.errors import TailorgenError
 from tailorgen.finetune.checkpoints import CheckpointStore
 from tailorgen.finetune.draw_plan import DrawKey, DrawPlan
 from tailorgen.io import append_jsonl, atomic_write_text, read_jsonl
-from tailorgen.progress import progress
+from tailorgen.runtime.distributed import Processes
+from tailorgen.runtime.progress import progress
 from tqdm.auto import tqdm
 
 __all__ = ["MicroStep", "TrainerConfig", "train_text_encoder"]

@@ -17,7 +17,7 @@ from tailorgen.hub.dataset_card import dataset_card
 from tailorgen.hub.run_facts import RunFacts
 from tailorgen.hub.upload import link_or_copy
 from tailorgen.io import read_jsonl
-from tailorgen.progress import progress
+from tailorgen.runtime.progress import progress
 
 __all__ = ["stage_dataset"]
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tailorgen.data.labels import LabelSet, load_label_set
 from tailorgen.errors import TailorgenError
 from tailorgen.io import read_jsonl
-from tailorgen.labels import LabelSet, load_label_set
 
 __all__ = ["Acceptance", "RunFacts", "classifier_facts", "classifier_label_set", "read_run"]
 

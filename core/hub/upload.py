@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tailorgen.hub.auth import hub_call
-from tailorgen.progress import is_quiet
+from tailorgen.runtime.progress import is_quiet
 
 __all__ = ["link_or_copy", "push_folder"]
 

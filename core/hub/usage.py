@@ -46,14 +46,18 @@ pre, labels = config["preprocess"], config["label_names"]
 
 
 def preprocess(path):
-    # the classifier's eval transform: resize the short side (antialiased), centre-crop, normalise
+    # the classifier's eval transform: resize the whole image to size x size, or (resize = "crop")
+    # the short side then centre-crop; antialiased; then normalise
     image = Image.open(path).convert("RGB")
     size, (w, h) = pre["image_size"], image.size
-    long = int(size * max(w, h) / min(w, h))
-    image = image.resize((size, long) if w <= h else (long, size),
-                         getattr(Image.Resampling, pre.get("interpolation", "bicubic").upper()))
-    left, top = round((image.width - size) / 2), round((image.height - size) / 2)
-    image = image.crop((left, top, left + size, top + size))
+    resample = getattr(Image.Resampling, pre.get("interpolation", "bicubic").upper())
+    if pre.get("resize", "crop") == "whole":
+        image = image.resize((size, size), resample)
+    else:
+        long = int(size * max(w, h) / min(w, h))
+        image = image.resize((size, long) if w <= h else (long, size), resample)
+        left, top = round((image.width - size) / 2), round((image.height - size) / 2)
+        image = image.crop((left, top, left + size, top + size))
     x = (np.asarray(image, dtype=np.float32) / 255.0 - np.float32(pre["mean"])) / np.float32(pre["std"])
     return x.transpose(2, 0, 1)[None].astype(np.float32)
 

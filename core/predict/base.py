@@ -42,6 +42,10 @@ class Predictor(abc.ABC):
             self._transform = eval_transform(self.metadata.preprocess, self.metadata.image_size)
         return np.stack([self._transform(image).numpy() for image in images]).astype(np.float32, copy=False)
 
+    def predict_images(self, images: Sequence[Any]) -> np.ndarray:
+        """(B, C) probabilities of one batch of PIL images."""
+        return self.probabilities(self.preprocess(images))
+
     def predict(self, images: Sequence[Any], batch_size: int = 16) -> np.ndarray:
         """(N, C) probabilities for PIL images or image paths (a bad file raises an error naming it)."""
         out = []
@@ -49,7 +53,7 @@ class Predictor(abc.ABC):
             chunk = [
                 load_image(x) if isinstance(x, str | Path) else x for x in images[start : start + batch_size]
             ]
-            out.append(self.probabilities(self.preprocess(chunk)))
+            out.append(self.predict_images(chunk))
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), dtype=np.float32)
 
 

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tailorgen.devices import DEFAULT_DEVICE
 from tailorgen.errors import TailorgenError
 from tailorgen.predict.base import BACKENDS, Predictor
+from tailorgen.runtime.devices import DEFAULT_DEVICE
 
 __all__ = ["load_predictor", "locate"]
 
@@ -95,9 +95,9 @@ def load_predictor(
 
         return TorchPredictor.from_pretrained(target, _torch_device(device))
     if backend == "onnx":
-        from tailorgen.predict.onnx_backend import OnnxPredictor
+        from tailorgen.predict.onnx_backend import open_onnx
 
-        return OnnxPredictor(target, provider=provider, threads=threads)
+        return open_onnx(target, provider=provider, threads=threads)
     from tailorgen.predict.tensorrt_backend import TensorRTPredictor
 
     return TensorRTPredictor(target)

@@ -11,7 +11,14 @@ from tailorgen.errors import TailorgenError
 from tailorgen.exporters.metadata import ModelMetadata
 from tailorgen.predict.base import Predictor
 
-__all__ = ["PROVIDERS", "OnnxPredictor", "available_cores", "create_session"]
+__all__ = [
+    "PROVIDERS",
+    "OnnxPredictor",
+    "PixelsOnnxPredictor",
+    "available_cores",
+    "create_session",
+    "open_onnx",
+]
 
 #: --provider value -> onnxruntime execution providers, preferred first (later ones run what it cannot)
 PROVIDERS: dict[str, tuple[str, ...]] = {
@@ -78,10 +85,12 @@ class OnnxPredictor(Predictor):
 
     backend = "onnx"
 
-    def __init__(self, path: str | Path, provider: str = "cpu", threads: int | None = None) -> None:
+    def __init__(
+        self, path: str | Path, provider: str = "cpu", threads: int | None = None, session: Any = None
+    ) -> None:
         self.path = Path(path)
         self.provider = provider
-        self.session = create_session(self.path, provider, threads)
+        self.session = session or create_session(self.path, provider, threads)
         props = dict(self.session.get_modelmeta().custom_metadata_map)
         super().__init__(ModelMetadata.from_props(props, str(self.path)))
         self.input_name = self.session.get_inputs()[0].name
@@ -89,3 +98,48 @@ class OnnxPredictor(Predictor):
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(images, dtype=np.float32)
         return np.asarray(self.session.run(None, {self.input_name: batch})[0], dtype=np.float32)
+
+
+class PixelsOnnxPredictor(OnnxPredictor):
+    """An exported ``.pixels.onnx``: decoded uint8 RGB pixels (N, H, W, 3) in, the graph preprocesses.
+
+    Images of one batch must share a size, so a batch runs as one call per distinct size.
+    A fixed-size graph refuses images of another size.
+    """
+
+    def __init__(
+        self, path: str | Path, provider: str = "cpu", threads: int | None = None, session: Any = None
+    ) -> None:
+        super().__init__(path, provider, threads, session)
+        dims = self.session.get_inputs()[0].shape[1:3]
+        self.fixed_size = tuple(dims) if all(isinstance(d, int) for d in dims) else None
+
+    def preprocess(self, images: Any) -> np.ndarray:
+        """PIL images of one size -> (B, H, W, 3) uint8."""
+        return np.stack([np.asarray(image.convert("RGB"), dtype=np.uint8) for image in images])
+
+    def predict_images(self, images: Any) -> np.ndarray:
+        sizes = [image.size[::-1] for image in images]
+        wrong = [s for s in sizes if self.fixed_size and s != self.fixed_size]
+        if wrong:
+            raise TailorgenError(
+                f"{self.path} takes {self.fixed_size[0]}x{self.fixed_size[1]} (H x W) images, got {wrong[0][0]}x{wrong[0][1]}",
+                "resize the images first, or export the pixels variant without pixels_size",
+            )
+        out = np.zeros((len(images), len(self.label_names)), dtype=np.float32)
+        for size in dict.fromkeys(sizes):
+            rows = [i for i, s in enumerate(sizes) if s == size]
+            out[rows] = self.probabilities(self.preprocess([images[i] for i in rows]))
+        return out
+
+    def probabilities(self, images: np.ndarray) -> np.ndarray:
+        """(B, H, W, 3) uint8 pixels -> (B, C) probabilities."""
+        batch = np.ascontiguousarray(images, dtype=np.uint8)
+        return np.asarray(self.session.run(None, {self.input_name: batch})[0], dtype=np.float32)
+
+
+def open_onnx(path: str | Path, provider: str = "cpu", threads: int | None = None) -> OnnxPredictor:
+    """The predictor for an exported ``.onnx``: pixels (uint8) input or normalised float input."""
+    session = create_session(path, provider, threads)
+    kind = PixelsOnnxPredictor if session.get_inputs()[0].type == "tensor(uint8)" else OnnxPredictor
+    return kind(path, provider, threads, session)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -33,21 +34,37 @@ def metadata_path(engine: Path) -> Path:
     return engine.with_name(engine.name + ".json")
 
 
-class TensorRTRunner:
-    """Deserialize an engine once; run batches of any size (split to fit its optimisation profile)."""
+class _HostStream:
+    """The stream of host buffers: nothing runs asynchronously (TensorRT takes stream handle 0)."""
 
-    def __init__(self, engine_path: str | Path, device: int = 0) -> None:
+    cuda_stream = 0
+
+    def synchronize(self) -> None:
+        pass
+
+
+class TensorRTRunner:
+    """Deserialize an engine once; run batches of any size within its optimisation profile.
+
+    Batches above the profile's max are split; a batch (or last chunk) below its min is padded
+    with blank images whose rows are dropped. Every TensorRT call's result is checked.
+    ``device`` is a CUDA device index; ``"cpu"`` binds host buffers instead, which only a TensorRT
+    stand-in reading host memory can run (the test suite's fake runtime).
+    """
+
+    def __init__(self, engine_path: str | Path, device: int | str = 0) -> None:
         import torch
 
         trt = require_tensorrt()
-        if not torch.cuda.is_available():
+        self.device = torch.device("cuda", device) if isinstance(device, int) else torch.device(device)
+        self.on_gpu = self.device.type == "cuda"
+        if self.on_gpu and not torch.cuda.is_available():
             raise TailorgenError(
                 "TensorRT needs a CUDA GPU and none is visible", "run on a machine with an NVIDIA GPU"
             )
         self.trt = trt
-        self.device = torch.device("cuda", device)
         self.logger = trt.Logger(trt.Logger.WARNING)
-        with torch.cuda.device(self.device):
+        with torch.cuda.device(self.device) if self.on_gpu else contextlib.nullcontext():
             self.runtime = trt.Runtime(self.logger)  # kept: engines must not outlive their runtime
             self.engine = self.runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
             if self.engine is None:
@@ -56,38 +73,69 @@ class TensorRTRunner:
                     "engines only run on the GPU model and TensorRT version that built them: export it again here",
                 )
             self.context = self.engine.create_execution_context()
+        if self.context is None:
+            raise TailorgenError(
+                f"TensorRT cannot create an execution context for {engine_path}",
+                "the GPU is probably out of memory: free it or use a smaller max_batch",
+            )
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         inputs = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        if len(inputs) != 1 or len(names) != 2:
+            raise TailorgenError(
+                f"engine {engine_path} has tensors {names}; a tailorgen classifier has one input and one output"
+            )
         self.input, self.output = inputs[0], next(n for n in names if n not in inputs)
-        self.max_batch = int(self.engine.get_tensor_profile_shape(self.input, 0)[2][0])
+        profile = self.engine.get_tensor_profile_shape(self.input, 0)
+        self.min_batch, self.max_batch = int(profile[0][0]), int(profile[2][0])
+        self.num_labels = int(self.engine.get_tensor_shape(self.output)[-1])
+        self.dtypes = {name: self._dtype(name, engine_path) for name in names}
 
-    def _dtype(self, name: str) -> Any:
+    def _dtype(self, name: str, engine_path: str | Path) -> Any:
         import torch
 
         kinds = {self.trt.DataType.FLOAT: torch.float32, self.trt.DataType.HALF: torch.float16}
-        return kinds[self.engine.get_tensor_dtype(name)]
+        kind = self.engine.get_tensor_dtype(name)
+        if kind not in kinds:
+            raise TailorgenError(
+                f"engine {engine_path}: tensor {name} has data type {kind}; the runner feeds float32 or float16",
+                "build the engine with the tailorgen tensorrt exporter",
+            )
+        return kinds[kind]
 
     def _run(self, images: np.ndarray) -> np.ndarray:
+        """One batch within the profile: bind buffers, run, wait, read back."""
         import torch
 
-        x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device, self._dtype(self.input))
-        self.context.set_input_shape(self.input, tuple(x.shape))
-        y = torch.empty(
-            tuple(self.context.get_tensor_shape(self.output)),
-            dtype=self._dtype(self.output),
-            device=self.device,
+        x = torch.from_numpy(np.ascontiguousarray(images)).to(self.device, self.dtypes[self.input])
+        if not self.context.set_input_shape(self.input, tuple(x.shape)):
+            raise TailorgenError(
+                f"the TensorRT engine refuses input shape {tuple(x.shape)}",
+                f"its profile takes batches of {self.min_batch}..{self.max_batch} images of "
+                f"{tuple(self.engine.get_tensor_shape(self.input))[1:]}",
+            )
+        shape = tuple(self.context.get_tensor_shape(self.output))
+        y = torch.empty(shape, dtype=self.dtypes[self.output], device=self.device)
+        stream = torch.cuda.current_stream(self.device) if self.on_gpu else _HostStream()
+        ran = (
+            self.context.set_tensor_address(self.input, x.data_ptr())
+            and self.context.set_tensor_address(self.output, y.data_ptr())
+            and self.context.execute_async_v3(stream.cuda_stream)
         )
-        self.context.set_tensor_address(self.input, x.data_ptr())
-        self.context.set_tensor_address(self.output, y.data_ptr())
-        stream = torch.cuda.current_stream(self.device)
-        if not self.context.execute_async_v3(stream.cuda_stream):
-            raise TailorgenError("TensorRT failed to run the engine", "see the TensorRT messages above")
+        if not ran:
+            raise TailorgenError(
+                "TensorRT failed to bind the buffers or run the engine", "see the TensorRT messages above"
+            )
         stream.synchronize()
         return y.float().cpu().numpy()
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        chunks = [self._run(images[i : i + self.max_batch]) for i in range(0, len(images), self.max_batch)]
-        return np.concatenate(chunks)
+        out = [np.zeros((0, self.num_labels), dtype=np.float32)]
+        for start in range(0, len(images), self.max_batch):
+            chunk = images[start : start + self.max_batch]
+            blank = max(self.min_batch - len(chunk), 0)  # below the profile: pad, then drop those rows
+            padded = np.concatenate([chunk, np.zeros((blank, *chunk.shape[1:]), chunk.dtype)])
+            out.append(self._run(padded)[: len(chunk)])
+        return np.concatenate(out)
 
 
 class TensorRTPredictor(Predictor):
@@ -95,7 +143,7 @@ class TensorRTPredictor(Predictor):
 
     backend = "tensorrt"
 
-    def __init__(self, engine_path: str | Path, device: int = 0) -> None:
+    def __init__(self, engine_path: str | Path, device: int | str = 0) -> None:
         require_tensorrt()  # first: without TensorRT the install hint is the whole answer
         self.path = Path(engine_path)
         super().__init__(ModelMetadata.from_json_file(metadata_path(self.path)))

@@ -6,7 +6,7 @@ import re
 from collections.abc import Sequence
 from functools import cache
 
-from tailorgen.labels import LabelSet
+from tailorgen.data.labels import LabelSet
 from tailorgen.prompting.inflection import noun_forms
 
 __all__ = ["LabelMatcher", "label_pattern"]

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tailorgen.labels import LabelSet
+from tailorgen.data.labels import LabelSet
 from tailorgen.prompting.diversity import words
 from tailorgen.prompting.matching import LabelMatcher
 

@@ -1,7 +1,7 @@
 """Stage ``evaluate``: ZSL and GZSL mAP / F1@K of the trained classifier and of baselines.
 
 Scores every used label of the label set on ``[evaluate] dataset``'s ``split`` (default ``test``),
-then applies the protocol (:mod:`tailorgen.protocol`). Baseline ``clip-zeroshot`` is plain CLIP with
+then applies the protocol (:mod:`tailorgen.evaluation.protocol`). Baseline ``clip-zeroshot`` is plain CLIP with
 prompt templates, through the same metrics code. Writes ``eval.json``, ``eval/<model>.npy`` (images
 x used labels; reused when nothing changed) and ``eval/targets.npy``, and prints a table on stderr.
 """
@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.context import RunContext
 from tailorgen.errors import ConfigError, TailorgenError
-from tailorgen.zeroshot import DEFAULT_TEMPLATES
+from tailorgen.evaluation.zeroshot import DEFAULT_TEMPLATES
 
 __all__ = ["Settings", "plan", "run", "validate"]
 
@@ -95,7 +95,7 @@ def _classifier_source(ctx: RunContext, settings: Settings) -> str | None:
 
 def _clip_backbone(ctx: RunContext, settings: Settings) -> tuple[str, str | None]:
     """clip_model, else the classifier's backbone (from its config.json), else [train] backbone."""
-    from tailorgen.zeroshot import split_backbone
+    from tailorgen.evaluation.zeroshot import split_backbone
 
     if settings.clip_model:
         return settings.clip_model, settings.clip_pretrained
@@ -124,11 +124,11 @@ def plan(ctx: RunContext) -> dict[str, Any]:
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
-    from tailorgen.devices import resolve_device
-    from tailorgen.eval_scoring import cached_scores, fingerprint, save_array
-    from tailorgen.eval_table import format_table
+    from tailorgen.evaluation.protocol import evaluate_settings
+    from tailorgen.evaluation.scoring import cached_scores, fingerprint, save_array
+    from tailorgen.evaluation.table import format_table
     from tailorgen.io import atomic_write_json
-    from tailorgen.protocol import evaluate_settings
+    from tailorgen.runtime.devices import resolve_device
 
     settings = _settings(ctx)
     labels, names = ctx.labels, ctx.labels.used
@@ -172,7 +172,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
 
 def _jobs(ctx: RunContext, settings: Settings, dataset: Any, names: list[str], device: Any) -> list[Any]:
     """The models to score (nothing is loaded until a job computes)."""
-    from tailorgen.eval_models import classifier_job, clip_zeroshot_job
+    from tailorgen.evaluation.models import classifier_job, clip_zeroshot_job
 
     loader = {"batch_size": settings.batch_size, "num_workers": settings.num_workers, "device": device}
     jobs = (

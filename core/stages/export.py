@@ -35,6 +35,15 @@ class Settings(BaseModel):
         ge=1,
         description="Batch of fresh random images every export is validated on (not the export batch).",
     )
+    map_budget: float = Field(
+        1.0,
+        ge=0,
+        description="mAP points (x100) a variant may lose against PyTorch on the evaluation split "
+        "([evaluate] dataset/split); a variant losing more is refused (not written).",
+    )
+    calibration_images: int = Field(
+        64, ge=1, description="Synthetic images of this run that static int8 (int8_static) is calibrated on."
+    )
 
 
 def _exporters(ctx: RunContext) -> list[tuple[str, PluginSpec]]:
@@ -50,6 +59,32 @@ def validate(ctx: RunContext) -> None:
     ctx.settings("export", Settings)
     for key, spec in _exporters(ctx):
         ctx.validated_options("exporter", spec, key)
+
+
+def _accuracy_data(ctx: RunContext, names: list[str]) -> tuple[list[str], list[list[int]]]:
+    """The evaluation split ([evaluate] dataset/split) every artefact's mAP is measured on; none
+    when the config has no evaluation data set (artefacts are then checked on random inputs only)."""
+    evaluate = ctx.config.evaluate
+    key = evaluate.get("dataset")
+    if not key or key not in ctx.config.datasets:
+        return [], []
+    data = ctx.create("dataset", f"datasets.{key}", ctx.config.datasets[key])
+    split = data.load(evaluate.get("split", "test"), names, ctx.labels)
+    return [str(p) for p in split.paths], (split.targets.numpy() > 0).astype(int).tolist()
+
+
+def _calibration_images(ctx: RunContext, count: int) -> list[str]:
+    """A seeded sample of this run's synthetic images (none when the run has not generated any)."""
+    import random
+
+    from tailorgen.io import read_jsonl
+
+    metadata = ctx.path("synthetic") / "metadata.jsonl"
+    if not metadata.is_file():
+        return []
+    names = sorted(str(row["file_name"]) for row in read_jsonl(metadata))
+    chosen = random.Random(ctx.seed_for("export", "calibration")).sample(names, min(count, len(names)))
+    return [str(ctx.path("synthetic") / name) for name in chosen]
 
 
 def plan(ctx: RunContext) -> dict[str, Any]:
@@ -76,8 +111,14 @@ def run(ctx: RunContext) -> dict[str, Any]:
     classifier = Classifier.from_pretrained(str(source))
     out = ctx.path("export")
     out.mkdir(parents=True, exist_ok=True)
+    images, targets = _accuracy_data(ctx, classifier.label_names)
     validation = ValidationSettings(
-        batch_size=settings.validation_batch_size, seed=ctx.seed_for("export", "inputs")
+        batch_size=settings.validation_batch_size,
+        seed=ctx.seed_for("export", "inputs"),
+        map_budget=settings.map_budget,
+        calibration_images=_calibration_images(ctx, settings.calibration_images),
+        accuracy_images=images,
+        accuracy_targets=targets,
     )
     artefacts = []
     for key, spec in _exporters(ctx):

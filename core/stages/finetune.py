@@ -201,8 +201,8 @@ def _announce(draws: DrawPlan, settings: Settings) -> None:
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
-    from tailorgen.distributed import processes
     from tailorgen.finetune import CheckpointStore, train_text_encoder
+    from tailorgen.runtime.distributed import processes
 
     settings = ctx.settings("finetune", Settings)
     _check_capabilities(ctx)

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.config import PluginSpec
 from tailorgen.context import RunContext
-from tailorgen.distributed import processes
+from tailorgen.runtime.distributed import processes
 from tailorgen.synthetic.finish import summarize, write_outputs
 from tailorgen.synthetic.plan import DrawRule, PromptPool, RoundBudget, Tally, plan_round
 from tailorgen.synthetic.rounds import Drawer, run_rounds

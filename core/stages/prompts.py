@@ -10,14 +10,14 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tailorgen.context import RunContext
+from tailorgen.data.label_sampling import LabelSetSampler, set_id
 from tailorgen.errors import ConfigError
 from tailorgen.io import atomic_write_json
-from tailorgen.progress import progress
 from tailorgen.prompting.collect import collect_sets
 from tailorgen.prompting.postprocess import PromptValidator
 from tailorgen.prompting.report import format_table, prompt_report
 from tailorgen.prompting.store import PromptStore
-from tailorgen.sampling import LabelSetSampler, set_id
+from tailorgen.runtime.progress import progress
 
 __all__ = ["Settings", "label_sets", "plan", "run", "validate"]
 

@@ -74,6 +74,11 @@ class Settings(BaseModel):
     weight_decay: float = Field(5e-4, ge=0, description="SGD weight decay")
     randaugment: bool = Field(True, description="RandAugment on training images")
     cutout: float = Field(0.5, ge=0, le=1, description="probability of Cutout (random erasing) per image")
+    resize: Literal["whole", "crop"] = Field(
+        "whole",
+        description="image geometry, saved with the classifier: whole = squash the whole image to S x S "
+        "(DualCoOp); crop = resize the short side and centre-crop (CLIP's eval transform)",
+    )
     mixed_precision: Literal["auto", "no", "fp16", "bf16"] = Field(
         "auto", description="auto: bf16 (or fp16) on GPU, none on CPU"
     )
@@ -278,6 +283,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         pretrained=settings.pretrained,
         logit_scale=settings.logit_scale,
         aggregation_scale=settings.aggregation_scale,
+        resize=settings.resize,
         seen=labels.seen,
         unseen=labels.unseen,
     )
@@ -330,7 +336,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         validate=_validator(ctx, settings, held_out),
         log_path=ctx.path("train", "log.jsonl"),
     )
-    from tailorgen.distributed import processes
+    from tailorgen.runtime.distributed import processes
 
     procs = processes()
     if procs.is_main:

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from tailorgen.data.label_sampling import draw_independent, never_confused
+from tailorgen.data.labels import LabelSet
 from tailorgen.errors import TailorgenError
 from tailorgen.io import read_jsonl
-from tailorgen.labels import LabelSet
-from tailorgen.sampling import draw_independent, never_confused
 
 __all__ = ["DrawRule", "Item", "PromptPool", "RoundBudget", "Tally", "plan_round"]
 

@@ -9,10 +9,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from tailorgen.distributed import Processes
+from tailorgen.data.labels import LabelSet
 from tailorgen.errors import TailorgenError
-from tailorgen.labels import LabelSet
-from tailorgen.progress import progress
+from tailorgen.runtime.distributed import Processes
+from tailorgen.runtime.progress import progress
 from tailorgen.synthetic.plan import DrawRule, Item, PromptPool, RoundBudget, Tally, plan_round
 from tailorgen.synthetic.rule import AcceptanceRule
 from tailorgen.synthetic.store import ImageStore

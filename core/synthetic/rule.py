@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from tailorgen.labels import LabelSet
+    from tailorgen.data.labels import LabelSet
     from torch import Tensor
 
 __all__ = ["AcceptanceRule", "Judgement"]
@@ -58,7 +58,7 @@ class AcceptanceRule(BaseModel):
         Background columns (see :meth:`columns`) are never targets, so they only compete; the
         caller drops them from ``labels`` (the loose rule may rank them among its extra positives).
         """
-        from tailorgen.scoring import accept_loose, accept_strict, grouping_softmax
+        from tailorgen.synthetic.scoring import accept_loose, accept_strict, grouping_softmax
 
         v = grouping_softmax(u.float(), targets)
         if self.rule == "strict":

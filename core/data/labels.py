@@ -114,7 +114,7 @@ class LabelSet(BaseModel):
 
 def list_presets() -> list[str]:
     return sorted(
-        p.name[:-5] for p in resources.files("tailorgen.presets").iterdir() if p.name.endswith(".json")
+        p.name[:-5] for p in resources.files("tailorgen.data.presets").iterdir() if p.name.endswith(".json")
     )
 
 
@@ -170,7 +170,7 @@ def load_label_set(spec: str | Path | dict[str, Any] | LabelSet) -> LabelSet:
         return _from_mapping(spec, "in config")
     text_spec = str(spec)
     if text_spec in list_presets():
-        raw = resources.files("tailorgen.presets").joinpath(f"{text_spec}.json").read_text()
+        raw = resources.files("tailorgen.data.presets").joinpath(f"{text_spec}.json").read_text()
         return _from_mapping(json.loads(raw), f"preset {text_spec!r}")
     path = Path(text_spec)
     if not path.is_file():

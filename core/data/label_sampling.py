@@ -10,8 +10,8 @@ import itertools
 import random
 from collections.abc import Iterator, Sequence
 
+from tailorgen.data.labels import LabelSet
 from tailorgen.errors import ConfigError
-from tailorgen.labels import LabelSet
 
 __all__ = ["LabelSetSampler", "draw_independent", "never_confused", "set_id"]
 

@@ -44,7 +44,7 @@ def clip_zeroshot_job(
     **loader: Any,
 ) -> ScoringJob:
     """Plain CLIP ``(model, pretrained tag)`` with prompt templates; ``loader`` as for the classifier."""
-    from tailorgen.zeroshot import ClipZeroShot
+    from tailorgen.evaluation.zeroshot import ClipZeroShot
 
     clip = ClipZeroShot(*backbone, templates=templates, device=loader.pop("device"))
     compute = functools.partial(_clip_scores, clip, dataset, names, **loader)
@@ -54,7 +54,7 @@ def clip_zeroshot_job(
 def _clip_scores(
     clip: Any, dataset: Any, names: list[str], *, batch_size: int, num_workers: int
 ) -> np.ndarray:
-    from tailorgen.eval_scoring import score_dataset
+    from tailorgen.evaluation.scoring import score_dataset
 
     text = clip.text_embeddings(names)
     return score_dataset(
@@ -72,7 +72,7 @@ def _classifier_scores(
 ) -> np.ndarray:
     from tailorgen.classifier import Classifier
     from tailorgen.classifier.inference import predict
-    from tailorgen.labeled_images import loader_errors
+    from tailorgen.data.labeled_images import loader_errors
 
     if not Path(source).is_dir() and source.count("/") != 1:
         raise TailorgenError(

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from tailorgen.errors import TailorgenError
-from tailorgen.ranking import positive_ranks
+from tailorgen.evaluation.ranking import positive_ranks
 
 __all__ = [
     "as_matrices",

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
-    from tailorgen.labels import LabelSet
+    from tailorgen.data.labels import LabelSet
     from torch import Tensor
 
 __all__ = [

@@ -28,8 +28,8 @@ def score_dataset(
 ) -> np.ndarray:
     """(N, C) float32 scores: ``score(batch of transformed images)`` over the whole data set, in order."""
     import torch
-    from tailorgen.labeled_images import loader_errors
-    from tailorgen.progress import progress
+    from tailorgen.data.labeled_images import loader_errors
+    from tailorgen.runtime.progress import progress
 
     dataset.transform = transform
     loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, num_workers=num_workers)

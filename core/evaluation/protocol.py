@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from tailorgen.data.labels import LabelSet
 from tailorgen.errors import TailorgenError
-from tailorgen.labels import LabelSet
-from tailorgen.metrics import as_matrices, ranking_metrics
+from tailorgen.evaluation.metrics import as_matrices, ranking_metrics
 
 __all__ = ["SETTINGS", "Setting", "evaluate_settings", "setting_columns", "setting_rows"]
 

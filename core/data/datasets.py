@@ -2,7 +2,7 @@
 
 A plugin only reads its file layout into :class:`RawLabels` (image paths, the label names found in
 the data, a boolean matrix); :class:`ImageDataset.load` turns that into a
-:class:`~tailorgen.labeled_images.LabeledImages` over the caller's label names.
+:class:`~tailorgen.data.labeled_images.LabeledImages` over the caller's label names.
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+from tailorgen.data.split_slices import parse_split, slice_rows
 from tailorgen.errors import TailorgenError
-from tailorgen.progress import progress
 from tailorgen.registry.roles import Dataset
-from tailorgen.split_slices import parse_split, slice_rows
+from tailorgen.runtime.progress import progress
 
 if TYPE_CHECKING:
-    from tailorgen.labeled_images import LabeledImages
-    from tailorgen.labels import LabelSet
+    from tailorgen.data.labeled_images import LabeledImages
+    from tailorgen.data.labels import LabelSet
 
 __all__ = ["ImageDataset", "ImageDatasetOptions", "RawLabels", "require_file"]
 
@@ -100,7 +100,7 @@ class ImageDataset(Dataset):
         labels of the set that ``label_names`` leaves out are dropped.
         """
         import torch
-        from tailorgen.labeled_images import LabeledImages
+        from tailorgen.data.labeled_images import LabeledImages
 
         root = Path(self.options.root)
         if not root.is_dir():

@@ -57,7 +57,7 @@ class ClipZeroShot:
     @functools.cached_property
     def _loaded(self) -> tuple[Any, Any, Any]:
         import open_clip
-        from tailorgen.clip_activation import pretrained_uses_quick_gelu
+        from tailorgen.classifier.clip_activation import pretrained_uses_quick_gelu
 
         try:
             model, _, transform = open_clip.create_model_and_transforms(

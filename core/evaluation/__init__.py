@@ -1,0 +1,1 @@
+"""Evaluation: the ZSL/GZSL protocol, ranking metrics, the models scored and the results table."""
