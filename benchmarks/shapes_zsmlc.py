@@ -17,7 +17,7 @@ seen labels on the real val split plus unseen labels on held-out synthetic image
 an unseen label on a real image chooses anything. The classifier's scales are ``"auto"`` (derived
 from this CLIP's learned logit scale, as the paper's 20 x 5 is from a real CLIP's 100).
 
-Each seed (0, 1, 2 by default) draws its own data set (320 train, 128 val, 1000 test images), prompts,
+Each seed (0-5 by default) draws its own data set (320 train, 128 val, 1000 test images), prompts,
 images and training. Every cell is the mean over seeds with a 95% t-interval over seeds; each row
 also shows its paired difference with the row above (the same seed's data, t-interval over seeds).
 Runs are single-threaded (``--threads``, pinned), so a second run prints the same table; ``--jobs``
@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--weights", type=Path, default=HERE / "shapes" / "weights")
     p.add_argument("--work", type=Path, default=None, help="keep the runs here (default: a temp dir)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4, 5])
     p.add_argument("--quick", action="store_true", help="one seed (0) only: no intervals")
     p.add_argument(
         "--resume",
