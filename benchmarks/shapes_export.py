@@ -31,14 +31,13 @@ def main() -> None:
     parser.add_argument("--map-budget", type=float, default=1.0)
     args = parser.parse_args()
     defaults = shapes_zsmlc.arguments([])
-    from tailorgen.testing.shapes_coco import build_shapes_coco
-
+    seed = defaults.seeds[0]
     work = args.work or Path(tempfile.mkdtemp(prefix="shapes-export-"))
-    data = build_shapes_coco(work / "coco", seed=defaults.seed)
-    config = shapes_zsmlc.base_config(defaults.weights.resolve(), data, defaults)
+    data = shapes_zsmlc.seed_data(work, seed, defaults)
+    config = shapes_zsmlc.base_config(defaults.weights.resolve(), data, defaults, seed)
     config["exporters"] = [{"plugin": "onnx", "options": VARIANTS}]
     config["export"] = {"map_budget": args.map_budget}
-    shapes_zsmlc.run(config, work / "c", "prompts,generate,train,evaluate,export")
+    shapes_zsmlc.run(config, work / "c", "prompts,generate,train,evaluate,export", defaults.threads)
     reports = json.loads((work / "c" / "export" / "validation.json").read_text())["artefacts"][0][
         "validation"
     ]

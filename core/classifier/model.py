@@ -11,6 +11,7 @@ from tailorgen.classifier.backbone import build_clip, load_backbone
 from tailorgen.classifier.hub_card import HubCardMixin
 from tailorgen.classifier.prompts import PromptContexts
 from tailorgen.classifier.regions import region_features
+from tailorgen.classifier.scales import AUTO, PAPER_AGGREGATION_SCALE, PAPER_LOGIT_SCALE, resolve_scales
 from tailorgen.classifier.serialization import LoadingMixin
 from tailorgen.classifier.transforms import DEFAULT_RESIZE, eval_transform, resize_mode
 from tailorgen.errors import TailorgenError
@@ -90,10 +91,18 @@ class Classifier(
 
         ``resize`` (``whole`` or ``crop``, see :mod:`tailorgen.classifier.transforms`) is saved in
         its preprocess config, so predictors and exports prepare images the way it was trained.
+        ``logit_scale`` / ``aggregation_scale`` may be ``"auto"``: derived from the backbone's learned
+        logit scale (:func:`~tailorgen.classifier.scales.resolve_scales`; a real CLIP gets 20 and 5).
         """
         if backbone.startswith(("local-dir:", "hf-hub:")):
             pretrained = None  # the schema names the weights too
         clip, clip_config, preprocess = load_backbone(backbone, pretrained)
+        if AUTO in (config.get("logit_scale"), config.get("aggregation_scale")):
+            config["logit_scale"], config["aggregation_scale"] = resolve_scales(
+                config.get("logit_scale", PAPER_LOGIT_SCALE),
+                config.get("aggregation_scale", PAPER_AGGREGATION_SCALE),
+                float(clip.logit_scale.detach().exp()),
+            )
         preprocess = {**preprocess, "resize": resize}
         resize_mode(preprocess)  # an unknown mode fails here, before a model is built
         model = cls(

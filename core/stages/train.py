@@ -1,8 +1,10 @@
 """Stage ``train``: the DualCoOp-style classifier on synthetic (and optionally real) images.
 
 Modes: ``alternate`` (the paper: per epoch, one pass over real images of the seen labels with the
-loss on seen labels, then one over the synthetic images with the loss on unseen labels) and
-``proxyless`` (synthetic only). Model selection uses a validation split that is not the test split.
+loss on seen labels, then one over the synthetic images with the loss on unseen labels),
+``proxyless`` (synthetic only) and ``real`` (real seen-label images only: DualCoOp's zero-shot
+baseline). Model selection uses a validation split that is not the test split; ``selection =
+"zero-shot"`` also uses no unseen-label annotation of a real image (``tailorgen.classifier.selection``).
 Writes ``train/checkpoints/``, ``train/log.jsonl`` and ``classifier/`` (``Classifier.save_pretrained``).
 """
 
@@ -14,7 +16,7 @@ import logging
 import shutil
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 from tailorgen.config import PluginSpec
 from tailorgen.context import RunContext
 from tailorgen.errors import ConfigError, TailorgenError
@@ -32,9 +34,12 @@ class Settings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["alternate", "proxyless"] = Field(
+    mode: Literal["alternate", "proxyless", "real"] = Field(
         "alternate",
-        description="alternate real seen-label and synthetic unseen-label passes, or synthetic only",
+        description=(
+            "alternate real seen-label and synthetic unseen-label passes, synthetic only (proxyless), "
+            "or real seen-label images only (DualCoOp's zero-shot baseline: no synthetic image)"
+        ),
     )
     backbone: str = Field(
         "RN50", description="open_clip ModifiedResNet CLIP: name, hf-hub:<repo> or local-dir:<path>"
@@ -43,17 +48,18 @@ class Settings(BaseModel):
         "openai", description="pretrained tag for a named backbone (ignored by schemas)"
     )
     n_ctx: int = Field(64, ge=1, description="learned context tokens per prompt (positive and negative)")
-    logit_scale: float = Field(
+    logit_scale: PositiveFloat | Literal["auto"] = Field(
         20.0,
-        gt=0,
-        description="region score scale s = logit_scale * cos (also the region-softmax temperature)",
+        description=(
+            "region score scale s = logit_scale * cos (also the region-softmax temperature); "
+            "auto: the backbone's learned logit scale / 5 (20 for a real CLIP)"
+        ),
     )
-    aggregation_scale: float = Field(
+    aggregation_scale: PositiveFloat | Literal["auto"] = Field(
         5.0,
-        gt=0,
         description=(
             "l = aggregation_scale * sum_r w_r s_r. The paper's 20 x 5 = 100 is a real CLIP's learned scale; "
-            "for a CLIP trained to a much smaller one, lower it or probabilities saturate at 0/1"
+            "auto: learned scale / logit_scale (5 for a real CLIP), so l is on the CLIP's own scale"
         ),
     )
     epochs: int = Field(50, ge=1, description="training epochs (the cosine schedule spans them)")
@@ -93,7 +99,18 @@ class Settings(BaseModel):
     )
     val_split: str = Field("val", description="validation split (never the evaluation's test split)")
     val_labels: Literal["unseen", "all", "seen"] = Field(
-        "unseen", description="labels whose mAP selects the model"
+        "unseen", description="selection = 'val': labels whose mAP on the validation split selects the model"
+    )
+    selection: Literal["val", "zero-shot"] = Field(
+        "val",
+        description=(
+            "val: val_labels' mAP on the validation split; zero-shot: no unseen-label annotation of a real "
+            "image is used, the mean of the seen labels' mAP on the validation split and the unseen "
+            "labels' mAP on held-out synthetic images (labelled by the generator)"
+        ),
+    )
+    synthetic_val_fraction: float = Field(
+        0.2, gt=0, lt=1, description="selection = 'zero-shot': share of the synthetic images held out"
     )
     val_batch_size: int = Field(64, ge=1, description="images per validation batch")
     gamma_neg: float = Field(2.0, ge=0, description="asymmetric loss focusing on negatives")
@@ -118,17 +135,22 @@ def _val_key(settings: Settings) -> str | None:
 def requires(ctx: RunContext) -> tuple[str, ...]:
     """This run's ``generate`` output, unless ``synthetic_dataset`` names synthetic images elsewhere."""
     settings: Settings = ctx.settings("train", Settings)
-    return () if settings.synthetic_dataset else ("generate",)
+    return () if settings.synthetic_dataset or settings.mode == "real" else ("generate",)
 
 
 def validate(ctx: RunContext) -> None:
     from tailorgen.classifier.run_data import dataset_spec
 
     settings: Settings = ctx.settings("train", Settings)
-    if settings.mode == "alternate" and not settings.real_dataset:
+    if settings.mode in ("alternate", "real") and not settings.real_dataset:
         raise ConfigError(
-            f"config {ctx.config.path}: train.mode = 'alternate' needs train.real_dataset",
+            f"config {ctx.config.path}: train.mode = {settings.mode!r} needs train.real_dataset",
             'name a [datasets.<key>] with real seen-label images, or set train.mode = "proxyless"',
+        )
+    if settings.selection == "zero-shot" and "val_labels" in settings.model_fields_set:
+        raise ConfigError(
+            f"config {ctx.config.path}: train.val_labels does not apply with train.selection = 'zero-shot'",
+            "remove train.val_labels: zero-shot selection scores the seen labels on the validation split",
         )
     for what in ("real_dataset", "synthetic_dataset", "val_dataset"):
         if (key := getattr(settings, what)) is not None:
@@ -147,7 +169,9 @@ def validate(ctx: RunContext) -> None:
 
 def plan(ctx: RunContext) -> dict[str, Any]:
     settings: Settings = ctx.settings("train", Settings)
-    phases = (["real"] if settings.mode == "alternate" else []) + ["synthetic"]
+    phases = (["real"] if settings.mode != "proxyless" else []) + (
+        ["synthetic"] if settings.mode != "real" else []
+    )
     return {
         "mode": settings.mode,
         "phases_per_epoch": phases,
@@ -155,13 +179,14 @@ def plan(ctx: RunContext) -> dict[str, Any]:
         "warmup_epochs": settings.warmup_epochs,
         "seen_labels_per_real_batch": (
             min(settings.seen_labels_per_batch or len(ctx.labels.seen), len(ctx.labels.seen))
-            if settings.mode == "alternate"
+            if settings.mode != "proxyless"
             else None
         ),
         "backbone": settings.backbone,
         "fusion_head": _fusion_spec(ctx).plugin,
         "labels": len(ctx.labels.used),
         "validation": f"{_val_key(settings)}:{settings.val_split}" if _val_key(settings) else None,
+        "selection": settings.selection,
         "output": str(ctx.path("classifier")),
     }
 
@@ -195,22 +220,34 @@ def _mixed_precision(choice: str, device: str) -> str:
     return choice
 
 
-def _validator(ctx: RunContext, settings: Settings) -> Any:
-    """mAP over the chosen labels on the validation split, or None (then the last epoch is kept)."""
+def _validator(ctx: RunContext, settings: Settings, held_out: Any) -> Any:
+    """The selection score (see ``selection``), or None (then the last epoch is kept).
+
+    ``held_out``: the synthetic images kept out of training for zero-shot selection (or None).
+    """
     from tailorgen.classifier.inference import map_scorer
     from tailorgen.classifier.run_data import load_split
+    from tailorgen.classifier.selection import mean_scorer
 
-    key = _val_key(settings)
-    if key is None:
-        logger.info("[train] no validation data set: keeping the last epoch")
-        return None
-    labels = ctx.labels
-    names = {"unseen": labels.unseen, "seen": labels.seen, "all": labels.used}[settings.val_labels]
-    data = load_split(ctx, key, settings.val_split, names, "val_dataset")
-    scorer = map_scorer(data, names, batch_size=settings.val_batch_size)
+    key, labels = _val_key(settings), ctx.labels
+    which = "seen" if settings.selection == "zero-shot" else settings.val_labels
+    names = {"unseen": labels.unseen, "seen": labels.seen, "all": labels.used}[which]
+    scorer = None
+    if key is not None:
+        data = load_split(ctx, key, settings.val_split, names, "val_dataset")
+        scorer = map_scorer(data, names, batch_size=settings.val_batch_size)
+    if settings.selection == "zero-shot":
+        synthetic = (
+            None
+            if held_out is None
+            else map_scorer(held_out, labels.unseen, batch_size=settings.val_batch_size)
+        )
+        scorer = mean_scorer(
+            {f"seen on {key}:{settings.val_split}": scorer, "unseen on held-out synthetic": synthetic}
+        )
     if scorer is None:
         logger.info(
-            f"[train] {key}:{settings.val_split} has no {settings.val_labels}-label image: keeping the last epoch"
+            f"[train] no validation image carries a label to rank ({settings.selection}): keeping the last epoch"
         )
     return scorer
 
@@ -221,6 +258,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     from tailorgen.classifier.augment import train_transform
     from tailorgen.classifier.checkpoints import TrainCheckpoints
     from tailorgen.classifier.run_data import load_split
+    from tailorgen.classifier.selection import hold_out
     from tailorgen.classifier.training import FitConfig, Phase, fit
 
     settings: Settings = ctx.settings("train", Settings)
@@ -253,14 +291,19 @@ def run(ctx: RunContext) -> dict[str, Any]:
     augment = train_transform(
         model.preprocess, model.image_size, randaugment=settings.randaugment, cutout=settings.cutout
     )
-    phases = []
-    if settings.mode == "alternate":
+    phases, held_out = [], None
+    if settings.mode != "proxyless":
         real = load_split(ctx, settings.real_dataset, settings.real_split, labels.seen, "real_dataset")
         phases.append(Phase("real", real, labels.seen, settings.seen_labels_per_batch))
-    synthetic = load_split(
-        ctx, settings.synthetic_dataset, settings.synthetic_split, labels.unseen, "synthetic_dataset"
-    )
-    phases.append(Phase("synthetic", synthetic, labels.unseen))
+    if settings.mode != "real":
+        synthetic = load_split(
+            ctx, settings.synthetic_dataset, settings.synthetic_split, labels.unseen, "synthetic_dataset"
+        )
+        if settings.selection == "zero-shot":  # these images select the model; they are not trained on
+            synthetic, held_out = hold_out(
+                synthetic, settings.synthetic_val_fraction, ctx.seed_for("train", "held-out")
+            )
+        phases.append(Phase("synthetic", synthetic, labels.unseen))
     for phase in phases:
         if len(phase.dataset) == 0:
             raise TailorgenError(
@@ -290,7 +333,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         config,
         checkpoints=checkpoints,
         seed_for=ctx.seed_for,
-        validate=_validator(ctx, settings),
+        validate=_validator(ctx, settings, held_out),
         log_path=ctx.path("train", "log.jsonl"),
     )
     from tailorgen.runtime.distributed import processes
@@ -305,4 +348,6 @@ def run(ctx: RunContext) -> dict[str, Any]:
         logger.info(f"[train] classifier written to {final}")
     procs.barrier()  # later stages on every process read classifier/
     sizes = {phase.name: len(phase.dataset) for phase in phases}
+    if held_out is not None:
+        sizes["synthetic held out"] = len(held_out)
     return {**summary, "mode": settings.mode, "images": sizes, "classifier": str(final)}
