@@ -81,14 +81,16 @@ def demo(
     if chosen == "shapes":
         os.environ["TAILORGEN_SHAPES_WEIGHTS"] = str(weights)
         os.environ["TAILORGEN_SHAPES_DATA"] = str(ensure_shapes_data(models_dir / "shapes-coco"))
-        logger.info("[tailorgen] demo world: shapes (pretrained shapes-world models from %s)", weights)
+        world_line = f"[tailorgen] demo world: shapes (pretrained shapes-world models from {weights})"
     else:
         ensure_demo_models(models_dir)
         os.environ["TAILORGEN_DEMO_MODELS"] = str(models_dir.resolve())
-        logger.info(
+        world_line = (
             "[tailorgen] demo world: tiny (random models: the data flows, nothing is learnt; "
             "a clone's benchmarks/shapes/weights gives the shapes world)"
         )
     with resources.as_file(resources.files("tailorgen.examples").joinpath(f"{chosen}.toml")) as path:
         config = load_config(path, overrides, env=True)
-    echo_summary(out_dir, run_pipeline(config, stage_list(stages), out_dir), as_json)
+    results = run_pipeline(config, stage_list(stages), out_dir)
+    logger.info(world_line)  # after the run, so an error stays the only line on stderr
+    echo_summary(out_dir, results, as_json)
