@@ -13,6 +13,7 @@ from tailorgen.context import RunContext
 from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_text
 from tailorgen.manifest import Manifest
+from tailorgen.protocol import describe_protocol
 from tailorgen.stages import STAGES, load_stage
 
 __all__ = ["ConfigLike", "plan_pipeline", "run_pipeline"]
@@ -71,6 +72,7 @@ def plan_pipeline(
         "run_dir": str(ctx.run_dir),
         "seed": ctx.seed,
         "labels": {"name": ctx.labels.name, "seen": len(ctx.labels.seen), "unseen": len(ctx.labels.unseen)},
+        "protocol": describe_protocol(config),
         "stages": {},
     }
     for name in selected:

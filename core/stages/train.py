@@ -67,6 +67,13 @@ class Settings(BaseModel):
         0, ge=0, description="epochs at the constant warmup_lr before the cosine schedule (paper: 1)"
     )
     warmup_lr: float = Field(1e-5, gt=0, description="learning rate of every parameter group during warm-up")
+    schedule_step: Literal["epoch", "pass"] = Field(
+        "epoch",
+        description=(
+            "when warm-up and cosine step: once per epoch, or after every pass (the reference: with two "
+            "passes per epoch the warm-up covers epoch 1's real pass and the cosine runs at twice the pace)"
+        ),
+    )
     batch_size: int = Field(32, ge=1, description="images per step and process")
     lr_context: float = Field(0.002, gt=0, description="SGD learning rate of the prompt contexts")
     lr_fusion: float = Field(1e-4, gt=0, description="SGD learning rate of the fusion head")
@@ -74,6 +81,14 @@ class Settings(BaseModel):
     weight_decay: float = Field(5e-4, ge=0, description="SGD weight decay")
     randaugment: bool = Field(True, description="RandAugment on training images")
     cutout: float = Field(0.5, ge=0, le=1, description="probability of Cutout (random erasing) per image")
+    augment: Literal["clean", "reference"] = Field(
+        "clean",
+        description="clean: randaugment and cutout as set; reference: the authors' Cutout on every image "
+        "(half side, random colour) then their RandAugment (2 of 15 ops, p 0.5, magnitude 1-9)",
+    )
+    interpolation: Literal["bicubic", "bilinear"] = Field(
+        "bicubic", description="resize filter, saved with the classifier (the reference: bilinear)"
+    )
     resize: Literal["whole", "crop"] = Field(
         "whole",
         description="image geometry, saved with the classifier: whole = squash the whole image to S x S "
@@ -109,6 +124,9 @@ class Settings(BaseModel):
             "labels' mAP on held-out synthetic images (labelled by the generator)"
         ),
     )
+    selection_metric: Literal["map", "f1@3"] = Field(
+        "map", description="the validation score that picks the epoch: mAP, or F1@3 (the reference)"
+    )
     synthetic_val_fraction: float = Field(
         0.2, gt=0, lt=1, description="selection = 'zero-shot': share of the synthetic images held out"
     )
@@ -117,6 +135,12 @@ class Settings(BaseModel):
     gamma_pos: float = Field(1.0, ge=0, description="asymmetric loss focusing on positives")
     loss_clip: float = Field(0.05, ge=0, lt=1, description="asymmetric loss probability margin on negatives")
     loss_weight: float = Field(0.01, gt=0, description="loss multiplier")
+    loss_eps: float = Field(
+        1e-8,
+        gt=0,
+        lt=1,
+        description="asymmetric loss: probabilities clamped here before log (the reference: 1e-6)",
+    )
     text_checkpointing: bool = Field(
         True,
         description="recompute the text tower in backward (same gradients; NUS-WIDE size: 9 instead of 32 GiB)",
@@ -187,6 +211,9 @@ def plan(ctx: RunContext) -> dict[str, Any]:
         "labels": len(ctx.labels.used),
         "validation": f"{_val_key(settings)}:{settings.val_split}" if _val_key(settings) else None,
         "selection": settings.selection,
+        "selection_metric": settings.selection_metric,
+        "schedule_step": settings.schedule_step,
+        "augment": settings.augment,
         "output": str(ctx.path("classifier")),
     }
 
@@ -235,12 +262,14 @@ def _validator(ctx: RunContext, settings: Settings, held_out: Any) -> Any:
     scorer = None
     if key is not None:
         data = load_split(ctx, key, settings.val_split, names, "val_dataset")
-        scorer = map_scorer(data, names, batch_size=settings.val_batch_size)
+        scorer = map_scorer(data, names, batch_size=settings.val_batch_size, metric=settings.selection_metric)
     if settings.selection == "zero-shot":
         synthetic = (
             None
             if held_out is None
-            else map_scorer(held_out, labels.unseen, batch_size=settings.val_batch_size)
+            else map_scorer(
+                held_out, labels.unseen, batch_size=settings.val_batch_size, metric=settings.selection_metric
+            )
         )
         scorer = mean_scorer(
             {f"seen on {key}:{settings.val_split}": scorer, "unseen on held-out synthetic": synthetic}
@@ -284,12 +313,17 @@ def run(ctx: RunContext) -> dict[str, Any]:
         logit_scale=settings.logit_scale,
         aggregation_scale=settings.aggregation_scale,
         resize=settings.resize,
+        interpolation=settings.interpolation,
         seen=labels.seen,
         unseen=labels.unseen,
     )
     model.clip.transformer.grad_checkpointing = settings.text_checkpointing
     augment = train_transform(
-        model.preprocess, model.image_size, randaugment=settings.randaugment, cutout=settings.cutout
+        model.preprocess,
+        model.image_size,
+        randaugment=settings.randaugment,
+        cutout=settings.cutout,
+        augment=settings.augment,
     )
     phases, held_out = [], None
     if settings.mode != "proxyless":
@@ -326,6 +360,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
         loss_weight=settings.loss_weight,
         warmup_epochs=settings.warmup_epochs,
         warmup_lr=settings.warmup_lr,
+        schedule_step=settings.schedule_step,
+        loss_eps=settings.loss_eps,
     )
     summary = fit(
         model,
