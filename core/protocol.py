@@ -58,7 +58,12 @@ REFERENCE_SWITCHES: tuple[Switch, ...] = (
         "the warm-up covers only epoch 1's real pass",
     ),
     Switch("train", "selection_metric", "f1@3", "the checkpoint with the best F1@3 is kept"),
-    Switch("train", "select_checkpoints", "zsl-and-gzsl", "separate best-ZSL and best-GZSL checkpoints"),
+    Switch(
+        "train",
+        "select_checkpoints",
+        "zsl-and-gzsl",
+        "separate best-ZSL and best-GZSL checkpoints; GZSL is evaluated with the latter",
+    ),
     Switch(
         "train",
         "augment",
@@ -70,15 +75,9 @@ REFERENCE_SWITCHES: tuple[Switch, ...] = (
     Switch("train", "loss_eps", 1e-6, "asymmetric loss log clamp"),
     Switch("generate", "image_format", "jpeg", "synthetic images saved as JPEG"),
     Switch("generate", "jpeg_quality", 75, "PIL's default JPEG quality"),
+    Switch("generate", "extra_draw", True, "COCO: one extra draw for a set a duplicate left short", "coco"),
     Switch("generate", "extra_draw", False, "NUS-WIDE: k draws, no extra draw for a short set", "nus-wide"),
     Switch("finetune", "label_sets", "generation", "L_TE label sets drawn as the generation draws them"),
-    Switch(
-        "finetune",
-        "label_quota",
-        20,
-        "NUS-WIDE: a label leaves the L_TE pool after syn_num (20) accepted images",
-        "nus-wide",
-    ),
     Switch("finetune", "log_clamp", 1e-8, "L_TE log(v) clamped at 1e-8"),
     Switch(
         "prompt_writer",

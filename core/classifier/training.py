@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+from tailorgen.classifier.best_epochs import BestEpochs
 from tailorgen.classifier.checkpoints import TrainCheckpoints
 from tailorgen.classifier.loss import softmax_asymmetric_loss
 from tailorgen.classifier.schedule import ScheduleStep, factors
@@ -115,7 +116,7 @@ def fit(
     *,
     checkpoints: TrainCheckpoints,
     seed_for: Callable[..., int],
-    validate: Callable[[Any], float] | None = None,
+    validate: Callable[[Any], float | dict[str, float]] | None = None,
     log_path: Any = None,
 ) -> dict[str, Any]:
     """Train ``model``'s contexts and fusion head in place; leaves the best epoch's weights loaded."""
@@ -130,7 +131,7 @@ def fit(
     scheduler = _schedule(sgd, config)
     record = checkpoints.load(model, sgd, scheduler) or {}
     start = int(record.get("epoch", 0))
-    best, best_epoch = record.get("best_metric"), record.get("best_epoch")
+    bests = BestEpochs(record)
     if start:
         logger.info(f"[train] resuming after epoch {start}/{config.epochs}")
     if log_path is not None and main:  # forget epochs logged after the checkpoint we resume from
@@ -149,21 +150,19 @@ def fit(
         if config.schedule_step == "epoch":
             scheduler.step()
         model.eval()
-        metric = validate(model) if validate is not None and main else None
+        scores = validate(model) if validate is not None and main else None
         if main:
-            if validate is None or (metric is not None and (best is None or metric > best)):
-                best, best_epoch = metric, epoch + 1  # without validation the last epoch is kept
-                checkpoints.save_best(model)
-            checkpoints.save(
-                epoch + 1, model, sgd, scheduler, {"best_metric": best, "best_epoch": best_epoch}
-            )
+            bests.update(scores, epoch + 1, lambda stem: checkpoints.save_best(model, stem))
+            checkpoints.save(epoch + 1, model, sgd, scheduler, bests.record())
+            metric = scores if not isinstance(scores, dict) else next(iter(scores.values()))
             entry = {
                 "epoch": epoch + 1,
                 "loss": losses,
                 "lr": lrs[phases[0].name],  # at the epoch's first pass
                 "pass_lr": lrs,
                 "val_map": metric,
-                "best_epoch": best_epoch,
+                "best_epoch": bests.primary[1],
+                **({"val_scores": scores} if isinstance(scores, dict) else {}),
             }
             if log_path is not None:
                 append_jsonl(log_path, [entry])
@@ -175,10 +174,12 @@ def fit(
         accelerator.wait_for_everyone()
     checkpoints.load_best(model)
     model.eval()
+    best, best_epoch = bests.primary
     return {
         "epochs": config.epochs,
         "best_epoch": best_epoch,
         "best_val_map": best,
+        **({"selections": bests.summary()} if len(bests.scores) > 1 else {}),
         "processes": accelerator.num_processes,
     }
 

@@ -27,6 +27,7 @@ class LTEObjective:
         settings: Any,
         negative_prompt: str,
         seed_for: Callable[..., int],
+        extra_draw: bool = True,
     ) -> None:
         self.generator = generator
         self.discriminator = discriminator
@@ -34,7 +35,12 @@ class LTEObjective:
         self.label_names = list(label_names)
         self.column = {name: i for i, name in enumerate(self.label_names)}
         self.images_per_step = settings.images_per_step
-        self.loss_options = {"clip": settings.loss_clip, "gamma": settings.loss_gamma}
+        self.loss_options = {
+            "clip": settings.loss_clip,
+            "gamma": settings.loss_gamma,
+            "log_clamp": settings.log_clamp,
+        }
+        self.draw_options = {"label_sets": settings.label_sets, "extra_draw": extra_draw}
         self.sampling = {
             "steps": settings.sampling_steps,
             "height": settings.resolution,
@@ -47,7 +53,9 @@ class LTEObjective:
         self.seed_for = seed_for
 
     def __call__(self, step: int, micro: int) -> MicroStep:
-        labels, prompts = self.pool.draw(self.seed_for("finetune", "draw", step, micro), self.images_per_step)
+        labels, prompts = self.pool.draw(
+            self.seed_for("finetune", "draw", step, micro), self.images_per_step, **self.draw_options
+        )
         seed = self.seed_for("finetune", "latents", step, micro)
         images = self.generator.sample_with_grad(prompts, self.negative_prompt, seed, **self.sampling)
         logits = self.discriminator.score_tensors(images, self.label_names).float()

@@ -57,6 +57,19 @@ class Settings(BaseModel):
     )
     loss_clip: float = Field(0.05, ge=0, lt=1, description="L_TE margin on non-target scores")
     loss_gamma: float = Field(4.0, ge=0, description="L_TE focusing power on non-targets")
+    log_clamp: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="clamp target scores here before the log (the reference: 1e-8); none: exact log space",
+    )
+    label_sets: Literal["prompt-sets", "generation"] = Field(
+        "prompt-sets",
+        description=(
+            "label set per draw: uniform over the sets with prompts, or the generation stage's draw "
+            "(the reference; [generate] extra_draw applies), which rarely gives a single label"
+        ),
+    )
     checkpoint_every: int = Field(500, ge=1, description="save a resumable checkpoint every N steps")
     keep_checkpoints: int = Field(2, ge=1, description="how many recent checkpoints to keep")
     max_consecutive_nonfinite: int = Field(
@@ -154,6 +167,7 @@ def _trainer_config(ctx: RunContext, settings: Settings, fingerprint: str) -> An
 def _objective(ctx: RunContext, settings: Settings, generator: Any, discriminator: Any) -> Any:
     from tailorgen.finetune import PromptPool
     from tailorgen.finetune.objective import LTEObjective
+    from tailorgen.stages.generate import Settings as GenerateSettings
     from tailorgen.synthetic.rule import AcceptanceRule
 
     negative = settings.negative_prompt
@@ -168,6 +182,7 @@ def _objective(ctx: RunContext, settings: Settings, generator: Any, discriminato
         settings=settings,
         negative_prompt=negative,
         seed_for=ctx.seed_for,
+        extra_draw=ctx.settings("generate", GenerateSettings).extra_draw,
     )
 
 

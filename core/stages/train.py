@@ -127,6 +127,14 @@ class Settings(BaseModel):
     selection_metric: Literal["map", "f1@3"] = Field(
         "map", description="the validation score that picks the epoch: mAP, or F1@3 (the reference)"
     )
+    select_checkpoints: Literal["one", "zsl-and-gzsl"] = Field(
+        "one",
+        description=(
+            "one: a single best epoch (val_labels); zsl-and-gzsl: as the reference, the best ZSL epoch "
+            "(unseen labels) becomes classifier/ and the best GZSL epoch (all labels) classifier-gzsl/, "
+            "which evaluate uses for GZSL"
+        ),
+    )
     synthetic_val_fraction: float = Field(
         0.2, gt=0, lt=1, description="selection = 'zero-shot': share of the synthetic images held out"
     )
@@ -175,6 +183,12 @@ def validate(ctx: RunContext) -> None:
         raise ConfigError(
             f"config {ctx.config.path}: train.val_labels does not apply with train.selection = 'zero-shot'",
             "remove train.val_labels: zero-shot selection scores the seen labels on the validation split",
+        )
+    if settings.select_checkpoints == "zsl-and-gzsl" and settings.selection == "zero-shot":
+        raise ConfigError(
+            f"config {ctx.config.path}: train.select_checkpoints = 'zsl-and-gzsl' selects with the unseen "
+            "labels of real images, which train.selection = 'zero-shot' excludes",
+            "use select_checkpoints = 'one' with zero-shot selection, or selection = 'val'",
         )
     for what in ("real_dataset", "synthetic_dataset", "val_dataset"):
         if (key := getattr(settings, what)) is not None:
@@ -257,6 +271,8 @@ def _validator(ctx: RunContext, settings: Settings, held_out: Any) -> Any:
     from tailorgen.classifier.selection import mean_scorer
 
     key, labels = _val_key(settings), ctx.labels
+    if settings.select_checkpoints == "zsl-and-gzsl":
+        return _zsl_and_gzsl(ctx, settings)
     which = "seen" if settings.selection == "zero-shot" else settings.val_labels
     names = {"unseen": labels.unseen, "seen": labels.seen, "all": labels.used}[which]
     scorer = None
@@ -279,6 +295,37 @@ def _validator(ctx: RunContext, settings: Settings, held_out: Any) -> Any:
             f"[train] no validation image carries a label to rank ({settings.selection}): keeping the last epoch"
         )
     return scorer
+
+
+def _zsl_and_gzsl(ctx: RunContext, settings: Settings) -> Any:
+    """model -> {"zsl": unseen-label score, "gzsl": all-label score} on the validation split (each on
+    the images that carry one of its labels), or None without a validation data set."""
+    from tailorgen.classifier.inference import map_scorer
+    from tailorgen.classifier.run_data import load_split
+
+    key = _val_key(settings)
+    if key is None:
+        return None
+    scorers = {}
+    for name, names in (("zsl", ctx.labels.unseen), ("gzsl", ctx.labels.used)):
+        data = load_split(ctx, key, settings.val_split, names, "val_dataset")
+        scorer = map_scorer(data, names, batch_size=settings.val_batch_size, metric=settings.selection_metric)
+        if scorer is None:
+            raise TailorgenError(
+                f"no image of {key}:{settings.val_split} carries a label to rank for {name} selection",
+                "choose a validation split with unseen-label annotations, or select_checkpoints = 'one'",
+            )
+        scorers[name] = scorer
+    return lambda model: {name: scorer(model) for name, scorer in scorers.items()}
+
+
+def _save_classifier(ctx: RunContext, model: Any, final: Any) -> None:
+    partial = final.parent / f".{final.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir})  # the run's card
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+    logger.info(f"[train] classifier written to {final}")
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -376,12 +423,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
 
     procs = processes()
     if procs.is_main:
-        partial = ctx.path(".classifier.partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir})  # the run's card
-        shutil.rmtree(final, ignore_errors=True)
-        partial.rename(final)
-        logger.info(f"[train] classifier written to {final}")
+        _save_classifier(ctx, model, final)
+        gzsl = ctx.path("classifier-gzsl")
+        shutil.rmtree(gzsl, ignore_errors=True)  # a gzsl classifier from an earlier run is stale
+        if settings.select_checkpoints == "zsl-and-gzsl" and checkpoints.load_best(model, "best-gzsl"):
+            _save_classifier(ctx, model, gzsl)
+            checkpoints.load_best(model)
     procs.barrier()  # later stages on every process read classifier/
     sizes = {phase.name: len(phase.dataset) for phase in phases}
     if held_out is not None:
