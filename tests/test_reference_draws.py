@@ -1,0 +1,117 @@
+"""Label-set draws, synthetic image files, losses and small switches against the reference's code path.
+
+The reference's draw (its generation and L_TE loops): ``k`` times ``random.choice(all_label)``,
+``remove_duplication`` (order-preserving), and, in the COCO loops only, one more
+``random.choice`` for a set left short, deduplicated again.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import random
+from types import SimpleNamespace
+
+import pytest
+import torch
+from PIL import Image
+from tailorgen.classifier.global_branch import GlobalBranch
+from tailorgen.classifier.loss import softmax_asymmetric_loss
+from tailorgen.data.label_sampling import draw_independent
+from tailorgen.finetune.loss import lte_loss
+from tailorgen.finetune.prompt_pool import PromptPool
+from tailorgen.plugins.hf_chat_model import reply_budget
+from tailorgen.synthetic.store import ImageStore
+
+COCO_UNSEEN = [f"c{i:02d}" for i in range(17)]
+NUS_UNSEEN = [f"n{i:02d}" for i in range(81)]
+
+
+def reference_draw(rng: random.Random, all_label: list[str], k: int, extra: bool) -> list[str]:
+    classes = [rng.choice(all_label) for _ in range(k)]
+    classes = sorted(set(classes), key=classes.index)
+    if extra and len(classes) < k:
+        classes.append(rng.choice(all_label))
+        classes = sorted(set(classes), key=classes.index)
+    return classes
+
+
+@pytest.mark.parametrize(
+    ("labels", "extra", "share"), [(COCO_UNSEEN, True, 1 / 17**2), (NUS_UNSEEN, False, 1 / 81)]
+)
+def test_draw_independent_is_the_reference_draw(labels: list[str], extra: bool, share: float) -> None:
+    ours, theirs = random.Random(5), random.Random(5)
+    draws = [draw_independent(ours, labels, 2, extra_draw=extra) for _ in range(100_000)]
+    assert draws == [reference_draw(theirs, labels, 2, extra) for _ in range(100_000)]
+    singles = sum(len(d) == 1 for d in draws) / len(draws)
+    assert singles == pytest.approx(share, rel=0.12)  # COCO 0.35%, NUS-WIDE 1.2% single-label sets
+
+
+def _coco_like_pool() -> PromptPool:
+    sets = [(a,) for a in COCO_UNSEEN] + [
+        (a, b) for i, a in enumerate(COCO_UNSEEN) for b in COCO_UNSEEN[i + 1 :] if (a, b) != ("c00", "c01")
+    ]
+    return PromptPool.from_records(
+        ({"accepted": True, "labels": list(s), "text": f"a photo of {' and '.join(s)}"} for s in sets),
+        COCO_UNSEEN,
+    )
+
+
+def test_lte_generation_draw_gives_the_reference_share_of_single_label_sets() -> None:
+    pool = _coco_like_pool()
+    uniform = [pool.draw(seed)[0] for seed in range(20_000)]
+    generation = [pool.draw(seed, label_sets="generation")[0] for seed in range(20_000)]
+    assert sum(len(s) == 1 for s in uniform) / 20_000 == pytest.approx(17 / 152, abs=0.01)  # about 11%
+    assert sum(len(s) == 1 for s in generation) / 20_000 == pytest.approx(1 / 17**2, abs=0.002)
+    assert ("c00", "c01") not in generation  # a set without prompts is drawn again
+    no_extra = [pool.draw(seed, label_sets="generation", extra_draw=False)[0] for seed in range(20_000)]
+    assert sum(len(s) == 1 for s in no_extra) / 20_000 == pytest.approx(1 / 17, abs=0.01)
+
+
+def _image() -> Image.Image:
+    return Image.fromarray(torch.randint(0, 255, (48, 48, 3), dtype=torch.uint8).numpy())
+
+
+def test_jpeg_images_are_the_references_pil_default_jpeg(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    image = _image()
+    store = ImageStore(tmp_path, 0, "d", keep_rejected=False, image_format="jpeg", jpeg_quality=75)
+    record = {"id": 0, "file_name": "images/000000.png", "accepted": True}
+    store.save([record], [image])
+    assert record["file_name"] == "images/000000.jpg"
+    reference = io.BytesIO()
+    image.save(reference, format="JPEG")  # the reference's image.save("....jpg"): PIL's quality 75
+    assert (tmp_path / "images" / "000000.jpg").read_bytes() == reference.getvalue()
+    png = ImageStore(tmp_path, 0, "d", keep_rejected=False)
+    assert png.digest != store.digest  # switching format redoes the images, never mixes them
+
+
+def test_lte_log_clamp_is_the_references_clamped_log() -> None:
+    log_v = torch.tensor([[math.log(1e-12), math.log(0.01)]], requires_grad=True)
+    targets = torch.tensor([[True, False]])
+    clamped = lte_loss(log_v, targets, log_clamp=1e-8)
+    assert float(clamped.detach()) == pytest.approx(-math.log(1e-8))
+    clamped.backward()
+    assert log_v.grad[0, 0] == 0  # below the clamp: a constant, no gradient
+    exact = lte_loss(log_v.detach().requires_grad_(), targets)
+    assert float(exact.detach()) == pytest.approx(-math.log(1e-12))
+
+
+def test_classifier_loss_eps_is_the_log_clamp() -> None:
+    logits = torch.tensor([[[60.0], [-60.0]]])  # p(positive) underflows to 0
+    loss = softmax_asymmetric_loss(logits, torch.ones(1, 1), weight=1.0, eps=1e-6)
+    assert float(loss) == pytest.approx(-math.log(1e-6))
+
+
+def test_fusion_init_std_draws_the_references_normal_scale() -> None:
+    torch.manual_seed(0)
+    branch = GlobalBranch(4096, init_std=1e-4)
+    assert float(branch.scale.std()) == pytest.approx(1e-4, rel=0.05)
+    assert abs(float(branch.scale.mean())) < 1e-5
+    assert torch.count_nonzero(GlobalBranch(64).scale) == 0  # the clean default: zero
+
+
+def test_total_token_cap_is_llamas_max_seq_len() -> None:
+    capped = SimpleNamespace(max_new_tokens=512, max_total_tokens=512)
+    assert reply_budget(180, capped) == 332
+    assert reply_budget(180, SimpleNamespace(max_new_tokens=512, max_total_tokens=None)) == 512
+    assert reply_budget(600, capped) == 1
