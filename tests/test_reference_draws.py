@@ -115,3 +115,30 @@ def test_total_token_cap_is_llamas_max_seq_len() -> None:
     assert reply_budget(180, capped) == 332
     assert reply_budget(180, SimpleNamespace(max_new_tokens=512, max_total_tokens=None)) == 512
     assert reply_budget(600, capped) == 1
+
+
+def test_score_metrics_columns_file_reads_scores_in_another_label_order(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    import numpy as np
+    from tailorgen.cli import main
+    from tailorgen.data.labels import load_label_set
+    from tailorgen.evaluation.protocol import evaluate_settings
+
+    coco = load_label_set("coco-48-17")
+    rng = np.random.default_rng(0)
+    scores, labels = rng.random((30, len(coco.names))), rng.random((30, len(coco.names))) < 0.1
+    order = rng.permutation(len(coco.names))  # another code base's column order, e.g. all_labels.txt
+    np.save(tmp_path / "s.npy", scores[:, order])
+    np.save(tmp_path / "t.npy", labels[:, order])
+    (tmp_path / "order.txt").write_text("\n".join(coco.names[i] for i in order) + "\n")
+    main(["score-metrics", str(tmp_path / "s.npy"), str(tmp_path / "t.npy"), "--label-set", "coco-48-17",
+          "--columns", str(tmp_path / "order.txt"), "--json"])  # fmt: skip
+    got, expected = json.loads(capsys.readouterr().out), evaluate_settings(scores, labels, coco)
+    for setting in ("zsl", "gzsl"):
+        assert got[setting] == pytest.approx(expected[setting])
+    (tmp_path / "bad.txt").write_text("\n".join(["nope", *coco.names[1:]]))
+    with pytest.raises(SystemExit):
+        main(["score-metrics", str(tmp_path / "s.npy"), str(tmp_path / "t.npy"), "--label-set", "coco-48-17",
+              "--columns", str(tmp_path / "bad.txt")])  # fmt: skip
+    assert "labels not in the label set: nope" in capsys.readouterr().err
