@@ -87,6 +87,13 @@ REFERENCE_SWITCHES: tuple[Switch, ...] = (
         plugin="hf-chat",
     ),
     Switch(
+        "discriminator",
+        "logit_scale",
+        "model",
+        "the filter's logits: the CLIP's learned logit_scale.exp() x cosine (100 for OpenAI's CLIPs)",
+        plugin="open-clip",
+    ),
+    Switch(
         "fusion_head",
         "init_std",
         1e-4,
