@@ -78,6 +78,13 @@ REFERENCE_SWITCHES: tuple[Switch, ...] = (
     Switch("generate", "extra_draw", True, "COCO: one extra draw for a set a duplicate left short", "coco"),
     Switch("generate", "extra_draw", False, "NUS-WIDE: k draws, no extra draw for a short set", "nus-wide"),
     Switch("finetune", "label_sets", "generation", "L_TE label sets drawn as the generation draws them"),
+    Switch(
+        "finetune",
+        "label_quota",
+        20,
+        "NUS-WIDE: a label leaves the L_TE pool after syn_num (20) counted accepted images",
+        "nus-wide",
+    ),
     Switch("finetune", "log_clamp", 1e-8, "L_TE log(v) clamped at 1e-8"),
     Switch(
         "prompt_writer",

@@ -40,3 +40,25 @@ def test_reference_protocol_trains_two_selections_and_evaluates_gzsl_with_its_ow
     run_pipeline(alone, ["evaluate"], tmp_path)
     by_itself = json.loads((tmp_path / "eval.json").read_text())["models"]["classifier"]
     assert report["classifier"]["gzsl"] == by_itself["gzsl"]
+
+
+def test_label_quota_shrinks_the_lte_pool_in_the_finetune_stage(tmp_path: Path, demo_models) -> None:
+    from tailorgen.finetune.label_quota import LabelQuota
+    from test_finetune_stage import _config, _run_dir
+
+    config = _config(tmp_path, demo_models, steps=6, label_sets="generation", label_quota=1)
+    # the loose rule with every label in its top k accepts every image, so labels are credited each step
+    text = config.read_text().replace(
+        'device = "cpu" }\n[finetune]', 'device = "cpu", rule = "loose", top_k = 17 }\n[finetune]'
+    )
+    config.write_text(text)
+    run = _run_dir(tmp_path)
+    run_pipeline(load_config(config), ["finetune"], run)
+    log = read_jsonl(run / "finetune" / "log.jsonl")
+    quota = LabelQuota(1)
+    for record in log:
+        drawn = {label for labels in record["labels"] for label in labels}
+        assert drawn.isdisjoint(quota.retired) or quota.retired >= {"bus", "cat", "cow"}
+        assert record["credited"][0], record  # every image accepted: its labels are credited
+        quota.observe(record)
+    assert quota.retired  # the pool did shrink

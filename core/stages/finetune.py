@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.context import RunContext
-from tailorgen.errors import PluginError
+from tailorgen.errors import ConfigError, PluginError
 from tailorgen.finetune.draw_plan import DrawPlan
 from tailorgen.io import atomic_write_json
 from tailorgen.registry.roles import DifferentiableDiscriminator, DifferentiableGenerator
@@ -63,6 +63,14 @@ class Settings(BaseModel):
         lt=1,
         description="clamp target scores here before the log (the reference: 1e-8); none: exact log space",
     )
+    label_quota: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "label_sets = 'generation': a label leaves the draw pool after this many accepted L_TE images "
+            "carry it (the filter's rule, extras and parents counted; the reference's NUS-WIDE syn_num: 20)"
+        ),
+    )
     label_sets: Literal["prompt-sets", "generation"] = Field(
         "prompt-sets",
         description=(
@@ -96,7 +104,12 @@ def _check_capabilities(ctx: RunContext) -> None:
 
 
 def validate(ctx: RunContext) -> None:
-    ctx.settings("finetune", Settings)
+    settings = ctx.settings("finetune", Settings)
+    if settings.label_quota is not None and settings.label_sets != "generation":
+        raise ConfigError(
+            f"config {ctx.config.path}: finetune.label_quota shrinks the generation draw's label pool",
+            "set finetune.label_sets = 'generation', or remove finetune.label_quota",
+        )
     _check_capabilities(ctx)
     _draw_plan(ctx.settings("finetune", Settings), _launch_size())
 
@@ -183,6 +196,8 @@ def _objective(ctx: RunContext, settings: Settings, generator: Any, discriminato
         negative_prompt=negative,
         seed_for=ctx.seed_for,
         extra_draw=ctx.settings("generate", GenerateSettings).extra_draw,
+        rule=AcceptanceRule.of(discriminator),
+        label_set=ctx.labels,
     )
 
 
