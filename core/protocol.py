@@ -10,7 +10,7 @@ when that plugin fills the role.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +41,8 @@ class Switch:
     setting: str | None = None
     #: a plugin option: only when this plugin fills the role named by ``section``
     plugin: str | None = None
+    #: left out when the same section sets this key to this value (a choice the switch contradicts)
+    unless: tuple[str, Any] | None = None
 
     @property
     def name(self) -> str:
@@ -63,6 +65,7 @@ REFERENCE_SWITCHES: tuple[Switch, ...] = (
         "select_checkpoints",
         "zsl-and-gzsl",
         "separate best-ZSL and best-GZSL checkpoints; GZSL is evaluated with the latter",
+        unless=("selection", "zero-shot"),
     ),
     Switch(
         "train",
@@ -122,6 +125,9 @@ def _applies(config: Any, switch: Switch) -> bool:
     if switch.plugin is not None:
         spec = getattr(config, switch.section, None)
         return spec is not None and spec.plugin == switch.plugin
+    if switch.unless is not None:
+        key, value = switch.unless
+        return _options(config, switch).get(key) != value
     return True
 
 
@@ -147,6 +153,9 @@ def describe_protocol(config: Any) -> dict[str, Any]:
     switches = {}
     for switch in REFERENCE_SWITCHES:
         if not _applies(config, switch):
+            if switch.unless is not None and _applies(config, replace(switch, unless=None)):
+                key, value = switch.unless
+                switches[switch.name] = f"not applied: {switch.section}.{key} = {value!r}"
             continue
         value = _options(config, switch).get(switch.key)
         mark = "" if value == switch.value else f" (set by the config; the reference: {switch.value!r})"

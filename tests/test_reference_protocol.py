@@ -92,3 +92,10 @@ def test_cli_dry_run_shows_the_reference_switches() -> None:
         if switch.setting in (None, "coco"):
             assert switches[switch.name].startswith(f"{switch.value!r}:"), switch.name
             assert "set by the config" not in switches[switch.name]
+
+
+def test_a_switch_that_contradicts_an_explicit_choice_is_left_out() -> None:
+    config = load_config(COCO, ["run.protocol=reference", 'train.selection="zero-shot"'])
+    assert "select_checkpoints" not in config.train  # zsl-and-gzsl selection reads unseen-label annotations
+    shown = plan_pipeline(config)["protocol"]["switches"]["train.select_checkpoints"]
+    assert shown == "not applied: train.selection = 'zero-shot'"

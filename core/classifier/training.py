@@ -169,7 +169,7 @@ def fit(
             shown = ", ".join(f"{k} loss {v:.4f}" for k, v in losses.items() if v is not None)
             logger.info(
                 f"[train] epoch {epoch + 1}/{config.epochs}: {shown}"
-                + (f", val mAP {metric:.2f}" if metric is not None else "")
+                + (f", val {_shown(scores)}" if metric is not None else "")
             )
         accelerator.wait_for_everyone()
     checkpoints.load_best(model)
@@ -182,6 +182,13 @@ def fit(
         **({"selections": bests.summary()} if len(bests.scores) > 1 else {}),
         "processes": accelerator.num_processes,
     }
+
+
+def _shown(scores: float | dict[str, float]) -> str:
+    """``63.20`` or ``zsl 63.20, gzsl 41.00`` (the selection score; mAP or F1@3 as configured)."""
+    if isinstance(scores, dict):
+        return ", ".join(f"{name} {value:.2f}" for name, value in scores.items())
+    return f"{scores:.2f}"
 
 
 class _LabelDraws:

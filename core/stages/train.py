@@ -230,6 +230,7 @@ def plan(ctx: RunContext) -> dict[str, Any]:
         "validation": f"{_val_key(settings)}:{settings.val_split}" if _val_key(settings) else None,
         "selection": settings.selection,
         "selection_metric": settings.selection_metric,
+        "select_checkpoints": settings.select_checkpoints,
         "schedule_step": settings.schedule_step,
         "augment": settings.augment,
         "output": str(ctx.path("classifier")),
