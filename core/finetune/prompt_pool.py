@@ -91,4 +91,4 @@ class PromptPool:
             labels = tuple(sorted(draw_independent(rng, names, k, extra_draw=extra_draw)))
             if labels in by_labels:
                 return labels, by_labels[labels]
-        return rng.choice(self.sets)
+        return rng.choice(list(by_labels.items()))
