@@ -18,6 +18,7 @@ __all__ = [
     "FP32",
     "INT8",
     "INT8_STATIC",
+    "MAX_SATURATED",
     "ExportValidationError",
     "Tolerance",
     "ValidationReport",
@@ -52,6 +53,10 @@ INT8 = Tolerance(atol=5e-2, rtol=5e-2)
 #: calibrated activation ranges); its real judge is the mAP it loses (tailorgen.exporters.accuracy)
 INT8_STATIC = Tolerance(atol=1e-1, rtol=1e-1, top_k=1)
 
+#: a check where more than this share of the probabilities sits at 0 or 1 proves nothing (an error
+#: there is invisible after the sigmoid): it fails
+MAX_SATURATED = 0.5
+
 
 class ExportValidationError(TailorgenError):
     """An exported model disagrees with its reference beyond the stated tolerance."""
@@ -70,15 +75,25 @@ class ValidationReport:
     max_abs_error: float
     worst_error_ratio: float  # largest |diff| / (atol + rtol * |ref|); <= 1 passes
     ranking_mismatches: int  # rows whose top-k ranking differs beyond ties
-    saturated_fraction: float  # reference probabilities within 1e-6 of 0 or 1: they hide errors
+    saturated_fraction: float  # probabilities (reference or candidate) within 1e-6 of 0 or 1: they hide errors
     passed: bool
     map: float | None = None  # mAP x 100 on the evaluation split, when the export stage gave one
     reference_map: float | None = None  # PyTorch's mAP there
     map_loss: float | None = None
     refused: str | None = None  # why the artefact was not written
 
+    @property
+    def saturated(self) -> bool:
+        return self.saturated_fraction > MAX_SATURATED
+
     def summary(self) -> str:
         verdict = "ok" if self.passed else "FAILED"
+        if self.saturated:
+            return (
+                f"{self.artefact} vs {self.reference} at batch {self.batch_size}: {verdict}, "
+                f"{self.saturated_fraction:.0%} of the probabilities are saturated at 0/1 (more than "
+                f"{MAX_SATURATED:.0%}), where no error shows"
+            )
         return (
             f"{self.artefact} vs {self.reference} at batch {self.batch_size}: {verdict}, max abs error "
             f"{self.max_abs_error:.3g} (atol {self.atol:g}, rtol {self.rtol:g}), top-{self.top_k} ranking differs "
@@ -114,6 +129,10 @@ def _ranking_mismatches(reference: np.ndarray, candidate: np.ndarray, allowed: n
     return int(bad.any(axis=1).sum())
 
 
+def _saturated_fraction(probabilities: np.ndarray) -> float:
+    return float((np.minimum(probabilities, 1 - probabilities) < 1e-6).mean())
+
+
 def compare(
     reference: np.ndarray, candidate: np.ndarray, tolerance: Tolerance, *, artefact: str, reference_name: str
 ) -> ValidationReport:
@@ -133,6 +152,7 @@ def compare(
     mismatches = (
         _ranking_mismatches(reference, candidate, allowed, tolerance.top_k) if finite else len(reference)
     )
+    saturated = max(_saturated_fraction(reference), _saturated_fraction(candidate) if finite else 0.0)
     return ValidationReport(
         artefact=artefact,
         reference=reference_name,
@@ -143,8 +163,8 @@ def compare(
         max_abs_error=max_abs,
         worst_error_ratio=ratio,
         ranking_mismatches=mismatches,
-        saturated_fraction=float((np.minimum(reference, 1 - reference) < 1e-6).mean()),
-        passed=finite and ratio <= 1.0 and mismatches == 0,
+        saturated_fraction=saturated,
+        passed=finite and ratio <= 1.0 and mismatches == 0 and saturated <= MAX_SATURATED,
     )
 
 
@@ -169,6 +189,12 @@ def validate(
     report = compare(
         reference(images), candidate(images), tolerance, artefact=artefact, reference_name=reference_name
     )
+    if report.saturated:
+        raise ExportValidationError(
+            f"export validation failed: {report.summary()}",
+            "agreement at 0/1 proves nothing: export a trained classifier (a random one at a large "
+            "logit scale saturates), or report it if a trained one does",
+        )
     if not report.passed:
         raise ExportValidationError(
             f"export validation failed: {report.summary()}",

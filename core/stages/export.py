@@ -87,6 +87,24 @@ def _calibration_images(ctx: RunContext, count: int) -> list[str]:
     return [str(ctx.path("synthetic") / name) for name in chosen]
 
 
+def _check_on_disk(out: Path, artefacts: list[dict[str, Any]]) -> None:
+    """Every artefact a report says was written is still there (exporters share ``export/``:
+    one must never remove another's files, or validation.json would list what is gone)."""
+    gone = sorted(
+        {
+            f"{report['artefact']} ({artefact['plugin']})"
+            for artefact in artefacts
+            for report in artefact["validation"]
+            if not report.get("refused") and not (out / str(report["artefact"])).is_file()
+        }
+    )
+    if gone:
+        raise TailorgenError(
+            f"export: {', '.join(gone)} passed validation but is no longer in {out}",
+            "a later exporter removed it: list the exporters in another order and report it",
+        )
+
+
 def plan(ctx: RunContext) -> dict[str, Any]:
     settings: Settings = ctx.settings("export", Settings)
     return {
@@ -131,6 +149,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         for report in getattr(exporter, "reports", []):
             logger.info(f"[tailorgen]   {report.summary()}")
         artefacts.append({"plugin": spec.plugin, "path": path.name, "validation": reports})
+    _check_on_disk(out, artefacts)
     summary = {"classifier": settings.classifier, "artefacts": artefacts}
     atomic_write_json(out / "validation.json", summary)
     return summary
