@@ -75,7 +75,7 @@ class ValidationReport:
     max_abs_error: float
     worst_error_ratio: float  # largest |diff| / (atol + rtol * |ref|); <= 1 passes
     ranking_mismatches: int  # rows whose top-k ranking differs beyond ties
-    saturated_fraction: float  # probabilities (reference or candidate) within 1e-6 of 0 or 1: they hide errors
+    saturated_fraction: float  # of both outputs within 1e-6 of 0 or 1: errors hide there
     passed: bool
     map: float | None = None  # mAP x 100 on the evaluation split, when the export stage gave one
     reference_map: float | None = None  # PyTorch's mAP there

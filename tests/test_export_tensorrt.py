@@ -331,6 +331,15 @@ def test_predictor_reads_images_through_the_engine(engine, monkeypatch):
         predictor.predict(paths, batch_size=5), OnnxPredictor(out / "model.onnx").predict(paths), atol=1e-6
     )
     assert predictor.runner(np.zeros((0, 3, 64, 64), np.float32)).shape == (0, len(NAMES))
+    from tailorgen.predict import load_predictor
+
+    trt.devices.clear()
+    on_second = load_predictor(out / "model.engine", device="cuda:1")
+    on_second.predict(paths[:2])
+    assert on_second.runner.index == 1
+    assert {device for _, device in trt.devices} == {1}
+    with pytest.raises(TailorgenError, match="runs on a CUDA device, not 'cpu'"):
+        load_predictor(out / "model.engine", device="cpu")
 
 
 def test_runner_errors_name_what_failed(engine, monkeypatch, tmp_path):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.config import PluginSpec
@@ -16,7 +16,10 @@ from tailorgen.context import RunContext
 from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_json
 
-__all__ = ["Settings", "plan", "run", "validate"]
+if TYPE_CHECKING:
+    from tailorgen.exporters.validation_settings import ValidationSettings
+
+__all__ = ["Settings", "plan", "run", "validate", "validation_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -105,6 +108,23 @@ def _check_on_disk(out: Path, artefacts: list[dict[str, Any]]) -> None:
         )
 
 
+def validation_settings(ctx: RunContext, names: list[str]) -> ValidationSettings:
+    """How this run's exports are checked: random inputs seeded from the run, the evaluation split
+    as the mAP judge, a sample of the run's synthetic images for static int8."""
+    from tailorgen.exporters.validation_settings import ValidationSettings
+
+    settings: Settings = ctx.settings("export", Settings)
+    images, targets = _accuracy_data(ctx, names)
+    return ValidationSettings(
+        batch_size=settings.validation_batch_size,
+        seed=ctx.seed_for("export", "inputs"),
+        map_budget=settings.map_budget,
+        calibration_images=_calibration_images(ctx, settings.calibration_images),
+        accuracy_images=images,
+        accuracy_targets=targets,
+    )
+
+
 def plan(ctx: RunContext) -> dict[str, Any]:
     settings: Settings = ctx.settings("export", Settings)
     return {
@@ -120,7 +140,7 @@ def plan(ctx: RunContext) -> dict[str, Any]:
 
 def run(ctx: RunContext) -> dict[str, Any]:
     from tailorgen.classifier import Classifier
-    from tailorgen.exporters.base import ValidatingExporter, ValidationSettings
+    from tailorgen.exporters.base import ValidatingExporter
 
     settings: Settings = ctx.settings("export", Settings)
     source = _classifier_dir(ctx, settings)
@@ -129,15 +149,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     classifier = Classifier.from_pretrained(str(source))
     out = ctx.path("export")
     out.mkdir(parents=True, exist_ok=True)
-    images, targets = _accuracy_data(ctx, classifier.label_names)
-    validation = ValidationSettings(
-        batch_size=settings.validation_batch_size,
-        seed=ctx.seed_for("export", "inputs"),
-        map_budget=settings.map_budget,
-        calibration_images=_calibration_images(ctx, settings.calibration_images),
-        accuracy_images=images,
-        accuracy_targets=targets,
-    )
+    validation = validation_settings(ctx, classifier.label_names)
     artefacts = []
     for key, spec in _exporters(ctx):
         exporter = ctx.create("exporter", key, spec)
