@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-from tailorgen.errors import ConfigError, TailorgenError
+from tailorgen.errors import ConfigError
 from tailorgen.exporters.base import ValidatingExporter
 from tailorgen.exporters.metadata import ModelMetadata
 from tailorgen.io import atomic_path
@@ -144,7 +144,7 @@ class OnnxExporter(ValidatingExporter):
             return None
         try:
             report = self._check(classifier, path, tolerance, path.name)
-        except TailorgenError:
+        except Exception:  # disagrees, or cannot even run this classifier's input: another model
             return None
         try:
             report = self._judged(report, open_onnx(path), limit=limit)

@@ -15,7 +15,7 @@ from tailorgen.errors import TailorgenError
 from tailorgen.exporters import tensorrt as trt_exporter
 from tailorgen.exporters.base import ValidationSettings
 from tailorgen.exporters.metadata import ModelMetadata
-from tailorgen.exporters.onnx import OnnxExporter
+from tailorgen.exporters.onnx import OnnxExporter, OnnxOptions
 from tailorgen.exporters.tensorrt import TensorRTExporter, TensorRTOptions
 from tailorgen.exporters.tensorrt_build import BatchProfile, build_engine, engine_file_name
 from tailorgen.predict.onnx_backend import OnnxPredictor
@@ -271,6 +271,20 @@ def test_a_refused_fp16_source_builds_from_the_fp32_model_and_says_so(
         engine.name: False,
     }
     assert exporter.reports[-1].atol == 1e-4  # an fp32 engine: checked at the fp32 tolerance
+
+
+def test_an_older_models_onnx_files_are_replaced_not_built_from(demo_models, tmp_path, monkeypatch):
+    """A model.onnx of another classifier fails validation against this one: it is exported afresh,
+    and the variants of the older model go with it (they would outlive their model)."""
+    trt = install(monkeypatch)
+    OnnxExporter(OnnxOptions(int8=True)).export(tiny_classifier(demo_models, seed=1), tmp_path)
+    older = (tmp_path / "model.onnx").read_bytes()
+    exporter = TensorRTExporter(TensorRTOptions(opt_batch=4, max_batch=8))
+    engine = exporter.export(tiny_classifier(demo_models), tmp_path)
+    assert (tmp_path / "model.onnx").read_bytes() != older
+    assert not (tmp_path / "model.int8.onnx").exists()
+    assert [r.artefact for r in exporter.reports] == ["model.onnx", engine.name]
+    assert [c for c in trt.calls if c[0] == "parse"] == [("parse", str(tmp_path / "model.onnx"))]
 
 
 def test_a_broken_engine_fails_export_validation(demo_models, tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from export_helpers import NAMES, tiny_classifier, write_images
+from export_helpers import NAMES, write_images
 from PIL import Image
 from tailorgen.classifier.transforms import RESIZE_MODES, eval_transform
 from tailorgen.exporters.onnx import OnnxExporter
@@ -56,10 +56,17 @@ def test_numpy_preprocessing_is_the_classifier_eval_transform(resize, interpolat
 
 @pytest.fixture(scope="module")
 def run_dir(demo_models, tmp_path_factory):
+    """A trained-and-exported run whose classifier centre-crops (the numpy path's other geometry)."""
+    import torch
+    from tailorgen.classifier import Classifier
+
+    torch.manual_seed(0)
+    crop = Classifier.build(
+        f"local-dir:{demo_models['clip-rn']}", NAMES, n_ctx=4, logit_scale=1.0, resize="crop"
+    )
     run = tmp_path_factory.mktemp("run")
-    classifier = tiny_classifier(demo_models)
-    classifier.save_pretrained(run / "classifier")
-    OnnxExporter().export(classifier, run / "export")
+    crop.save_pretrained(run / "classifier")
+    OnnxExporter().export(crop, run / "export")
     return run
 
 

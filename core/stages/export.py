@@ -44,6 +44,11 @@ class Settings(BaseModel):
         description="mAP points (x100) a variant may lose against PyTorch on the evaluation split "
         "([evaluate] dataset/split); a variant losing more is refused (not written).",
     )
+    allow_saturated: bool = Field(
+        False,
+        description="Keep exports whose check is mostly at probabilities 0/1, where it proves nothing "
+        "(random demo models); by default such an export fails.",
+    )
     calibration_images: int = Field(
         64, ge=1, description="Synthetic images of this run that static int8 (int8_static) is calibrated on."
     )
@@ -119,6 +124,7 @@ def validation_settings(ctx: RunContext, names: list[str]) -> ValidationSettings
         batch_size=settings.validation_batch_size,
         seed=ctx.seed_for("export", "inputs"),
         map_budget=settings.map_budget,
+        allow_saturated=settings.allow_saturated,
         calibration_images=_calibration_images(ctx, settings.calibration_images),
         accuracy_images=images,
         accuracy_targets=targets,
