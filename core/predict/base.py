@@ -5,12 +5,11 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 from tailorgen.exporters.metadata import ModelMetadata
-from tailorgen.predict.images import load_image
+from tailorgen.predict.inputs import as_images
 
 __all__ = ["BACKENDS", "LabelScore", "Predictor", "top_labels"]
 
@@ -46,15 +45,51 @@ class Predictor(abc.ABC):
         """(B, C) probabilities of one batch of PIL images."""
         return self.probabilities(self.preprocess(images))
 
-    def predict(self, images: Sequence[Any], batch_size: int = 16) -> np.ndarray:
-        """(N, C) probabilities for PIL images or image paths (a bad file raises an error naming it)."""
+    def predict(self, images: Any, batch_size: int = 16) -> np.ndarray:
+        """(N, C) probabilities, columns in :attr:`label_names` order: the raw scores behind ``__call__``.
+
+        ``images``: a path, a PIL image, a NumPy array, a torch tensor or a list of them (see
+        :mod:`tailorgen.predict.inputs`); one image gives one row. A bad file raises an error naming it.
+        """
         out = []
-        for start in range(0, len(images), batch_size):
-            chunk = [
-                load_image(x) if isinstance(x, str | Path) else x for x in images[start : start + batch_size]
-            ]
+        paths_or_images = images if isinstance(images, list | tuple) else [images]
+        for start in range(0, len(paths_or_images), batch_size):
+            chunk, _ = as_images(list(paths_or_images[start : start + batch_size]))
             out.append(self.predict_images(chunk))
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), dtype=np.float32)
+
+    def __call__(
+        self, images: Any, *, top_k: int | None = 5, threshold: float | None = None, batch_size: int = 16
+    ) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
+        """``[{"label", "score"}]`` best first for one image; a list of those for a list or a batch.
+
+        At most ``top_k`` labels (None or 0: all), each scoring at least ``threshold``.
+        """
+        images_list, single = as_images(images)
+        rows = self.predict(images_list, batch_size=batch_size)
+        results = [
+            [
+                {"label": s.label, "score": s.score}
+                for s in top_labels(row, self.label_names, top_k, threshold)
+            ]
+            for row in rows
+        ]
+        return results[0] if single else results
+
+    def __repr__(self) -> str:
+        names = self.label_names
+        shown = ", ".join(names[:4]) + (f", ... (+{len(names) - 4})" if len(names) > 4 else "")
+        return (
+            f"{type(self).__name__}(backend={self.backend!r}, labels={len(names)} [{shown}], "
+            f"image_size={self.metadata.image_size}, {self._describe()})"
+        )
+
+    def _describe(self) -> str:
+        """Where the model came from and where it runs, for ``repr`` (subclasses say more)."""
+        where = [
+            f"{key}={getattr(self, key)!r}" for key in ("path", "device", "provider") if hasattr(self, key)
+        ]
+        return ", ".join(where) or f"tailorgen {self.metadata.version}"
 
 
 @dataclass(frozen=True)
