@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
+from tailorgen.errors import TailorgenError
 from tailorgen.exporters.metadata import ModelMetadata
 from tailorgen.predict.inputs import as_images
 
@@ -58,20 +59,43 @@ class Predictor(abc.ABC):
             out.append(self.predict_images(chunk))
         return np.concatenate(out) if out else np.zeros((0, len(self.label_names)), dtype=np.float32)
 
+    @property
+    def thresholds(self) -> np.ndarray | None:
+        """Per-label thresholds chosen on validation data, in :attr:`label_names` order (None if the
+        model has none: trained before they existed, or without validation images)."""
+        chosen = self.metadata.thresholds
+        return None if chosen is None else np.array([chosen[n] for n in self.label_names], dtype=np.float32)
+
+    def resolve_threshold(self, threshold: float | str | None) -> float | np.ndarray | None:
+        """A ``threshold`` argument as :func:`top_labels` takes it: ``"calibrated"`` -> :attr:`thresholds`."""
+        if threshold != "calibrated":
+            return None if threshold is None else float(threshold)
+        if self.thresholds is None:
+            raise TailorgenError(
+                f"{self!r} has no calibrated thresholds",
+                "retrain it with a validation split (the train stage saves classifier/thresholds.json), "
+                "or pass a number",
+            )
+        return self.thresholds
+
     def __call__(
-        self, images: Any, *, top_k: int | None = 5, threshold: float | None = None, batch_size: int = 16
+        self,
+        images: Any,
+        *,
+        top_k: int | None = 5,
+        threshold: float | str | None = None,
+        batch_size: int = 16,
     ) -> list[dict[str, Any]] | list[list[dict[str, Any]]]:
         """``[{"label", "score"}]`` best first for one image; a list of those for a list or a batch.
 
-        At most ``top_k`` labels (None or 0: all), each scoring at least ``threshold``.
+        At most ``top_k`` labels (None or 0: all), each scoring at least ``threshold``: a probability,
+        or ``"calibrated"`` for each label's own threshold (:attr:`thresholds`).
         """
+        cut = self.resolve_threshold(threshold)
         images_list, single = as_images(images)
         rows = self.predict(images_list, batch_size=batch_size)
         results = [
-            [
-                {"label": s.label, "score": s.score}
-                for s in top_labels(row, self.label_names, top_k, threshold)
-            ]
+            [{"label": s.label, "score": s.score} for s in top_labels(row, self.label_names, top_k, cut)]
             for row in rows
         ]
         return results[0] if single else results
@@ -89,6 +113,8 @@ class Predictor(abc.ABC):
         where = [
             f"{key}={getattr(self, key)!r}" for key in ("path", "device", "provider") if hasattr(self, key)
         ]
+        if self.metadata.thresholds is not None:
+            where.append("thresholds='calibrated'")
         return ", ".join(where) or f"tailorgen {self.metadata.version}"
 
 
@@ -102,12 +128,10 @@ def top_labels(
     probabilities: np.ndarray,
     label_names: Sequence[str],
     top_k: int | None = 5,
-    threshold: float | None = None,
+    threshold: float | np.ndarray | None = None,
 ) -> list[LabelScore]:
-    """The highest-scoring labels of one image: at most ``top_k`` (all if None), each >= ``threshold``."""
-    order = np.argsort(-probabilities, kind="stable")[: top_k or None]
-    return [
-        LabelScore(label_names[i], float(probabilities[i]))
-        for i in order
-        if threshold is None or probabilities[i] >= threshold
-    ]
+    """The highest-scoring labels of one image: at most ``top_k`` (all if None), each >= ``threshold``
+    (one probability, or one per label in ``label_names`` order)."""
+    cut = np.broadcast_to(-np.inf if threshold is None else np.asarray(threshold), probabilities.shape)
+    order = [i for i in np.argsort(-probabilities, kind="stable") if probabilities[i] >= cut[i]]
+    return [LabelScore(label_names[i], float(probabilities[i])) for i in order[: top_k or None]]

@@ -252,6 +252,28 @@ def _validator(ctx: RunContext, settings: Settings, held_out: Any) -> Any:
     return scorer
 
 
+def _calibrate(ctx: RunContext, settings: Settings, held_out: Any, model: Any) -> None:
+    """Per-label thresholds on the validation images whose labels model selection may already read:
+    the seen labels on the validation split; the unseen ones there too under ``selection = "val"``,
+    on the held-out synthetic images under ``"zero-shot"``."""
+    from tailorgen.classifier.run_data import load_split
+    from tailorgen.classifier.thresholds import fit_thresholds
+
+    labels, key, sets = ctx.labels, _val_key(settings), []
+    if key is not None:
+        unseen = settings.selection == "val" and settings.val_labels != "seen"
+        names = list(labels.seen) + (list(labels.unseen) if unseen else [])
+        data = load_split(ctx, key, settings.val_split, names, "val_dataset")
+        sets.append((f"{key}:{settings.val_split}", data, names))
+    if held_out is not None:
+        sets.append(("held-out synthetic", held_out, labels.unseen))
+    report = fit_thresholds(model, sets, batch_size=settings.val_batch_size)
+    model.thresholds = report["thresholds"] if report else None
+    model.thresholds_report = report
+    if report is None:
+        logger.info("[train] no validation image to choose label thresholds on: none saved")
+
+
 def run(ctx: RunContext) -> dict[str, Any]:
     import torch
     from tailorgen.classifier import Classifier
@@ -339,6 +361,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
     from tailorgen.runtime.distributed import processes
 
     procs = processes()
+    if procs.is_main:  # saved with the weights: docs/python-api.md#calibrated-thresholds
+        _calibrate(ctx, settings, held_out, model)
     if procs.is_main:
         partial = ctx.path(".classifier.partial")
         shutil.rmtree(partial, ignore_errors=True)
