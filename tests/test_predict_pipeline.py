@@ -5,21 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from export_helpers import NAMES, tiny_classifier, write_images
+from export_helpers import NAMES, write_images, write_run
 from PIL import Image
 from tailorgen.errors import TailorgenError
-from tailorgen.exporters.onnx import OnnxExporter
 from tailorgen.predict import load_predictor
 from tailorgen.predict.inputs import as_images
 
 
 @pytest.fixture(scope="module")
 def run_dir(demo_models, tmp_path_factory):
-    run = tmp_path_factory.mktemp("run")
-    classifier = tiny_classifier(demo_models)
-    classifier.save_pretrained(run / "classifier")
-    OnnxExporter().export(classifier, run / "export")
-    return run
+    """A run directory as the train and export stages leave it."""
+    return write_run(demo_models, tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module")

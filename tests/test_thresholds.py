@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tailorgen.examples
-from export_helpers import NAMES, tiny_classifier, write_images
+from export_helpers import NAMES, tiny_classifier, write_images, write_run
 from tailorgen.classifier import Classifier
 from tailorgen.classifier.thresholds import THRESHOLDS_FILE, choose_thresholds, merge_choices
 from tailorgen.cli import main
 from tailorgen.config import load_config
 from tailorgen.errors import TailorgenError
-from tailorgen.exporters.onnx import OnnxExporter
 from tailorgen.pipeline import run_pipeline
 from tailorgen.predict import load_predictor, top_labels
 
@@ -48,9 +47,7 @@ def calibrated(demo_models, tmp_path_factory) -> tuple[Path, dict[str, float]]:
     run = tmp_path_factory.mktemp("calibrated")
     classifier = tiny_classifier(demo_models)
     classifier.thresholds = {name: round(0.3 + 0.05 * i, 2) for i, name in enumerate(NAMES)}
-    classifier.save_pretrained(run / "classifier")
-    OnnxExporter().export(Classifier.from_pretrained(run / "classifier"), run / "export")
-    return run, classifier.thresholds
+    return write_run(demo_models, run, classifier), classifier.thresholds
 
 
 def test_thresholds_are_saved_loaded_and_exported(calibrated) -> None:
