@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -88,3 +91,18 @@ def test_predictor_is_exported_from_the_package():
 
     assert tailorgen.Predictor is tailorgen.predict.Predictor
     assert "Predictor" in tailorgen.__all__
+
+
+def test_reading_inputs_never_imports_torch(tmp_path):
+    """The ONNX path runs without torch: arrays, PIL images and paths are read without it."""
+    script = (
+        "import sys, numpy as np\n"
+        "from PIL import Image\n"
+        "from tailorgen.predict.inputs import as_images\n"
+        f"Image.new('RGB', (4, 4)).save({str(tmp_path / 'x.png')!r})\n"
+        f"images, _ = as_images([np.zeros((4, 4, 3), np.uint8), Image.new('L', (4, 4)), {str(tmp_path / 'x.png')!r}])\n"
+        "assert [i.mode for i in images] == ['RGB'] * 3\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
