@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 from tailorgen.config import PluginSpec
 from tailorgen.context import RunContext
 from tailorgen.errors import ConfigError, TailorgenError
+from tailorgen.io import replace_dir
 
 __all__ = ["Settings", "plan", "requires", "run", "validate"]
 
@@ -367,8 +368,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         partial = ctx.path(".classifier.partial")
         shutil.rmtree(partial, ignore_errors=True)
         model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir})  # the run's card
-        shutil.rmtree(final, ignore_errors=True)
-        partial.rename(final)
+        replace_dir(partial, final)  # and fsync the folder: the rename survives a power cut
         logger.info(f"[train] classifier written to {final}")
     procs.barrier()  # later stages on every process read classifier/
     sizes = {phase.name: len(phase.dataset) for phase in phases}
