@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # the same names, for type checkers and IDEs (at run time the
     from tailorgen.log import set_verbosity
     from tailorgen.pipeline import plan_pipeline as plan
     from tailorgen.pipeline import run_pipeline as run
-    from tailorgen.predict import load_predictor
+    from tailorgen.predict import Predictor, load_predictor
 
 #: public name -> "module:attribute" it is imported from on first use. The one place to edit when a
 #: module moves (keep the TYPE_CHECKING imports above in step).
@@ -39,6 +39,7 @@ _LAZY: dict[str, str] = {
     "load_config": "tailorgen.config:load_config",
     "load_label_set": "tailorgen.data.labels:load_label_set",
     "load_predictor": "tailorgen.predict:load_predictor",
+    "Predictor": "tailorgen.predict:Predictor",
     "plan": "tailorgen.pipeline:plan_pipeline",
     "publish": "tailorgen.hub:publish",
     "ranking_metrics": "tailorgen.evaluation.metrics:ranking_metrics",
@@ -51,6 +52,7 @@ __all__ = [
     "ConfigError",
     "LabelSet",
     "PluginError",
+    "Predictor",
     "RunConfig",
     "TailorgenError",
     "__version__",

@@ -1,10 +1,17 @@
-"""Crash-safe file writes: temp file + fsync + rename, and append-only JSON lines."""
+"""Crash-safe file writes: temp file + fsync + rename + fsync of the folder, and append-only JSON lines.
+
+A rename is durable only once its directory entry is on disk, so every rename here is followed by
+an fsync of the parent folder (where the platform allows opening a folder; elsewhere it is skipped).
+Folders written whole go through a ``.NAME.partial`` staging folder: :func:`replace_dir` publishes
+one, :func:`remove_stale_partials` clears those a crash or a full disk left behind.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,8 +23,12 @@ __all__ = [
     "atomic_write_bytes",
     "atomic_write_json",
     "atomic_write_text",
+    "fsync_dir",
+    "partial_dir",
     "read_jsonl",
     "read_jsonl_from",
+    "remove_stale_partials",
+    "replace_dir",
 ]
 
 
@@ -47,8 +58,50 @@ def atomic_path(path: str | Path, suffix: str = "") -> Iterator[Path]:
         with tmp_path.open("rb") as fh:
             os.fsync(fh.fileno())
         tmp_path.replace(target)
+        fsync_dir(target.parent)
     finally:
         tmp_path.unlink(missing_ok=True)
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Flush ``path``'s directory entries (renames, new files) to disk; a no-op where folders cannot be opened."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:  # Windows cannot open a folder; there the rename itself is durable enough
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems refuse fsync on a folder
+        pass
+    finally:
+        os.close(fd)
+
+
+def partial_dir(target: str | Path) -> Path:
+    """The staging folder of ``target`` (``.NAME.partial`` beside it), emptied and created."""
+    target = Path(target)
+    staging = target.parent / f".{target.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    return staging
+
+
+def replace_dir(staging: str | Path, target: str | Path) -> None:
+    """Put the finished ``staging`` folder in place of ``target`` (removed first), durably."""
+    target = Path(target)
+    shutil.rmtree(target, ignore_errors=True)
+    Path(staging).rename(target)
+    fsync_dir(target.parent)
+
+
+def remove_stale_partials(root: str | Path) -> list[Path]:
+    """Delete the ``.NAME.partial`` staging folders anywhere under ``root`` (left by a crash or a full
+    disk; a live writer empties its own before use, so only one process may write under ``root``)."""
+    root = Path(root)
+    stale = sorted(p for p in root.rglob(".*.partial") if p.is_dir()) if root.is_dir() else []
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -11,9 +11,10 @@ from typing import Any
 from tailorgen.config import STAGE_ORDER, RunConfig, as_run_config, dump_toml, unknown_stages_error
 from tailorgen.context import RunContext
 from tailorgen.errors import TailorgenError
-from tailorgen.io import atomic_write_text
+from tailorgen.io import atomic_write_text, remove_stale_partials
 from tailorgen.manifest import Manifest
 from tailorgen.protocol import describe_protocol
+from tailorgen.runtime.distributed import launch_rank
 from tailorgen.stages import STAGES, load_stage
 
 __all__ = ["ConfigLike", "plan_pipeline", "run_pipeline"]
@@ -111,12 +112,16 @@ def run_pipeline(
             module.validate(ctx)
     _check_inputs(ctx, modules)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(ctx.path("config.toml"), dump_toml(config))
+    writer = launch_rank() == 0  # under torchrun one process owns the run's own files
+    if writer:
+        for stale in remove_stale_partials(ctx.run_dir):
+            logger.info(f"[tailorgen] removed {stale}, left unfinished by an earlier run")
+        atomic_write_text(ctx.path("config.toml"), dump_toml(config))
     plugins = [
         {"plugin": s.plugin, "distribution": s.distribution, "version": s.version}
         for s in ctx.registry.sources
     ]
-    manifest = Manifest.open(ctx.run_dir, seed=ctx.seed, plugins=plugins)
+    manifest = Manifest.open(ctx.run_dir, seed=ctx.seed, plugins=plugins, writer=writer)
     results: dict[str, Any] = {}
     for name, module in modules.items():
         logger.info(f"[tailorgen] stage {name}")

@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from tailorgen.errors import TailorgenError
 
-__all__ = ["METADATA_KEYS", "ModelMetadata", "embed_metadata", "read_onnx_metadata"]
+__all__ = ["METADATA_KEYS", "OPTIONAL_METADATA_KEYS", "ModelMetadata", "embed_metadata", "read_onnx_metadata"]
 
 #: metadata_props key -> ModelMetadata field
 METADATA_KEYS: dict[str, str] = {
@@ -21,6 +21,8 @@ METADATA_KEYS: dict[str, str] = {
     "tailorgen.preprocess": "preprocess",
     "tailorgen.version": "version",
 }
+#: metadata_props key -> ModelMetadata field, written only when set (older exports lack them)
+OPTIONAL_METADATA_KEYS: dict[str, str] = {"tailorgen.thresholds": "thresholds"}
 _PREPROCESS_KEYS = ("image_size", "mean", "std", "interpolation")
 
 
@@ -32,6 +34,8 @@ class ModelMetadata(BaseModel):
     label_names: list[str] = Field(min_length=1)
     preprocess: dict[str, Any]
     version: str
+    #: per-label decision thresholds chosen on validation data (tailorgen.classifier.thresholds)
+    thresholds: dict[str, float] | None = None
 
     @field_validator("preprocess")
     @classmethod
@@ -50,10 +54,18 @@ class ModelMetadata(BaseModel):
         from tailorgen import __version__
 
         preprocess = {"image_size": classifier.image_size, **dict(classifier.preprocess)}
-        return cls(label_names=list(classifier.label_names), preprocess=preprocess, version=__version__)
+        return cls(
+            label_names=list(classifier.label_names),
+            preprocess=preprocess,
+            version=__version__,
+            thresholds=getattr(classifier, "thresholds", None),
+        )
 
     def to_props(self) -> dict[str, str]:
-        return {key: json.dumps(getattr(self, name)) for key, name in METADATA_KEYS.items()}
+        keys = METADATA_KEYS | {
+            k: n for k, n in OPTIONAL_METADATA_KEYS.items() if getattr(self, n) is not None
+        }
+        return {key: json.dumps(getattr(self, name)) for key, name in keys.items()}
 
     @classmethod
     def from_props(cls, props: dict[str, str], source: str) -> ModelMetadata:
@@ -64,8 +76,9 @@ class ModelMetadata(BaseModel):
                 f"{source} has no tailorgen metadata ({', '.join(missing)} missing)",
                 "export the model with tailorgen (tailorgen run CONFIG --stages export)",
             )
+        keys = METADATA_KEYS | {k: n for k, n in OPTIONAL_METADATA_KEYS.items() if k in props}
         try:
-            return cls(**{name: json.loads(props[key]) for key, name in METADATA_KEYS.items()})
+            return cls(**{name: json.loads(props[key]) for key, name in keys.items()})
         except (ValueError, ValidationError) as exc:
             raise TailorgenError(f"{source} has unreadable tailorgen metadata: {exc}") from None
 
@@ -79,7 +92,9 @@ class ModelMetadata(BaseModel):
 
 def embed_metadata(model: Any, metadata: ModelMetadata) -> None:
     """Write ``metadata`` into an ``onnx.ModelProto``'s ``metadata_props`` (replacing older values)."""
-    props = {p.key: p.value for p in model.metadata_props if p.key not in METADATA_KEYS}
+    props = {
+        p.key: p.value for p in model.metadata_props if p.key not in METADATA_KEYS | OPTIONAL_METADATA_KEYS
+    }
     props.update(metadata.to_props())
     del model.metadata_props[:]
     for key, value in props.items():

@@ -48,8 +48,14 @@ class OpenAIOptions(ChatDialogOptions):
         default_factory=dict, description='Further request fields the server accepts, e.g. {"top_k": 50}.'
     )
     concurrency: int = Field(8, ge=1, description="Requests in flight at once.")
-    http_retries: int = Field(5, ge=0, description="Retries per request on 429, 5xx and dropped connections.")
-    backoff_s: float = Field(1.0, ge=0, description="First retry delay; doubles on every retry.")
+    http_retries: int = Field(
+        5, ge=0, description="Retries per request on 429, 5xx, dropped connections and malformed replies."
+    )
+    backoff_s: float = Field(
+        1.0,
+        ge=0,
+        description="Longest first retry delay (seeded jitter: half to all of it); doubles on every retry.",
+    )
     max_backoff_s: float = Field(30.0, ge=0, description="Longest delay between two tries.")
     timeout_s: float = Field(300.0, gt=0, description="Seconds to wait for one reply.")
 

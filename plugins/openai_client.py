@@ -1,17 +1,30 @@
-"""One chat completion over HTTP (httpx), retried with exponential backoff on 429, 5xx and dropped connections.
+"""One chat completion over HTTP (httpx), retried per request with jittered exponential backoff.
+
+Retried: 408, 429 and 5xx statuses, dropped connections, and 200 replies that are malformed or cut
+short (no JSON, no ``choices[0].message``): one bad reply costs one more try of that request only.
+A ``Retry-After`` header (seconds or an HTTP date) is obeyed within ``max_backoff_s``. The jitter
+(each delay drawn from its upper half) is seeded by the request body, so runs repeat exactly.
+A reply stopped by the token limit (``finish_reason = "length"``) loses its cut-off last line, which
+the prompts stage would otherwise take for a whole phrase; the stage re-asks for what is missing.
 
 The API key travels only in the ``Authorization`` header; every text this module puts into an error
-or a log line has it masked, in case a server echoes it back.
+or a log line has it masked, in case a server echoes it back, and shows ``base_url`` without its
+user-info or query values (:func:`tailorgen.redact.mask_url`).
 """
 
 from __future__ import annotations
 
-import contextlib
+import email.utils
+import json
 import logging
+import random
 import time
+from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from tailorgen.errors import PluginError, TailorgenError
+from tailorgen.redact import mask_url
 
 __all__ = ["RETRY_STATUSES", "ChatClient"]
 
@@ -37,8 +50,11 @@ class ChatClient:
     ) -> None:
         import httpx
 
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.url = _endpoint(base_url)
+        #: what errors and logs show: no user-info or query tokens
+        self.shown_url = mask_url(self.url)
         self._key = api_key
+        self._warned_length = False
         self._retries = retries
         self._backoff_s = backoff_s
         self._max_backoff_s = max_backoff_s
@@ -53,19 +69,20 @@ class ChatClient:
         self._http.close()
 
     def _masked(self, text: str) -> str:
+        text = text.replace(self.url, self.shown_url)
         return text.replace(self._key, "***") if self._key else text
 
-    def _delay(self, tries: int, retry_after: str | None) -> float:
-        delay = self._backoff_s * 2 ** (tries - 1)
-        # a server that says when to come back is believed (within the cap); an HTTP date is ignored
-        with contextlib.suppress(ValueError):
-            delay = max(delay, float(retry_after)) if retry_after else delay
-        return min(delay, self._max_backoff_s)
+    def _delay(self, tries: int, retry_after: str | None, jitter: random.Random) -> float:
+        """Exponential backoff, drawn from its upper half; a server's ``Retry-After`` is a floor."""
+        ceiling = self._backoff_s * 2 ** (tries - 1)
+        delay = ceiling * jitter.uniform(0.5, 1.0)
+        return min(max(delay, _retry_after_s(retry_after)), self._max_backoff_s)
 
     def complete(self, body: dict[str, Any]) -> str:
         """The first choice's message text ("" when the server sent none)."""
         import httpx
 
+        jitter = random.Random(json.dumps(body, sort_keys=True, default=str))
         tries = 0
         while True:
             tries += 1
@@ -76,36 +93,79 @@ class ChatClient:
                 problem = f"{type(exc).__name__}: {self._masked(str(exc)) or 'no detail'}"
             else:
                 if response.status_code < 400:
-                    return self._content(response)
-                problem = f"HTTP {response.status_code} {self._masked(_reason(response))}"
-                if response.status_code not in RETRY_STATUSES:
-                    raise TailorgenError(
-                        f"chat server {self.url} refused the request: {problem}",
-                        _hint(response.status_code),
-                    )
-                retry_after = response.headers.get("retry-after")
+                    content, problem = self._content(response)
+                    if content is not None:
+                        return content
+                    if tries > self._retries:
+                        raise PluginError(
+                            f"chat server {self.shown_url} answered {tries} times {problem}",
+                            "point prompt_writer.options.base_url at an OpenAI-compatible API root (ending in /v1)",
+                        )
+                else:
+                    problem = f"HTTP {response.status_code} {self._masked(_reason(response))}"
+                    if response.status_code not in RETRY_STATUSES:
+                        raise TailorgenError(
+                            f"chat server {self.shown_url} refused the request: {problem}",
+                            _hint(response.status_code),
+                        )
+                    retry_after = response.headers.get("retry-after")
             if tries > self._retries:
                 raise TailorgenError(
-                    f"no reply from chat server {self.url} after {tries} tries (last: {problem})",
+                    f"no reply from chat server {self.shown_url} after {tries} tries (last: {problem})",
                     "check that the server is up and serves prompt_writer.options.model; "
                     "raise prompt_writer.options.http_retries for a busy server",
                 )
-            delay = self._delay(tries, retry_after)
+            delay = self._delay(tries, retry_after, jitter)
             log.warning(
-                "%s from %s; retry %d of %d in %.1f s", problem, self.url, tries, self._retries, delay
+                "%s from %s; retry %d of %d in %.1f s", problem, self.shown_url, tries, self._retries, delay
             )
             time.sleep(delay)
 
-    def _content(self, response: Any) -> str:
+    def _content(self, response: Any) -> tuple[str | None, str]:
+        """(the reply text, "") or (None, what was wrong with a malformed or truncated reply)."""
         try:
-            content = response.json()["choices"][0]["message"].get("content")
+            choice = response.json()["choices"][0]
+            content = choice["message"].get("content")
         except (ValueError, KeyError, IndexError, TypeError, AttributeError):
-            raise PluginError(
-                f"chat server {self.url} answered without choices[0].message: "
-                f"{self._masked(response.text[:200])!r}",
-                "point prompt_writer.options.base_url at an OpenAI-compatible API root (ending in /v1)",
-            ) from None
-        return content if isinstance(content, str) else ""
+            return None, f"without choices[0].message: {self._masked(response.text[:200])!r}"
+        text = content if isinstance(content, str) else ""
+        if choice.get("finish_reason") == "length":
+            text = self._cut_last_line(text)
+        return text, ""
+
+    def _cut_last_line(self, text: str) -> str:
+        """A reply stopped by max_tokens, without its cut-off last line."""
+        if not self._warned_length:
+            self._warned_length = True
+            log.warning(
+                "a reply from %s hit max_tokens and lost its last line; "
+                "raise prompt_writer.options.max_tokens if this repeats",
+                self.shown_url,
+            )
+        return text.rsplit("\n", 1)[0] if "\n" in text else ""
+
+
+def _endpoint(base_url: str) -> str:
+    """``{base_url}/chat/completions``, keeping a query string (some gateways take a key there) last."""
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=parts.path.rstrip("/") + "/chat/completions"))
+
+
+def _retry_after_s(value: str | None) -> float:
+    """Seconds a ``Retry-After`` header asks for: a number, or an HTTP date (0 if absent or unreadable)."""
+    if not value:
+        return 0.0
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    if when.tzinfo is None:  # HTTP dates are GMT
+        when = when.replace(tzinfo=UTC)
+    return max((when - datetime.now(UTC)).total_seconds(), 0.0)
 
 
 def _reason(response: Any) -> str:

@@ -27,3 +27,13 @@ def write_images(directory, count: int = 3, seed: int = 0) -> list[str]:
         Image.fromarray(rng.integers(0, 256, (48 + 8 * i, 80, 3), dtype=np.uint8)).save(path)
         paths.append(str(path))
     return paths
+
+
+def write_run(demo_models, run, classifier: Classifier | None = None):
+    """A run directory as the train and export stages leave it: ``classifier/`` and ``export/model.onnx``."""
+    from tailorgen.exporters.onnx import OnnxExporter
+
+    classifier = classifier or tiny_classifier(demo_models)
+    classifier.save_pretrained(run / "classifier")
+    OnnxExporter().export(Classifier.from_pretrained(run / "classifier"), run / "export")
+    return run

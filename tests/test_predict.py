@@ -7,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from export_helpers import tiny_classifier, write_images
+from export_helpers import write_images, write_run
 from tailorgen.cli import main
 from tailorgen.errors import TailorgenError
-from tailorgen.exporters.onnx import OnnxExporter
 from tailorgen.predict import load_predictor, onnx_backend, top_labels
 from tailorgen.predict.loading import locate
 
@@ -18,11 +17,7 @@ from tailorgen.predict.loading import locate
 @pytest.fixture(scope="module")
 def run_dir(demo_models, tmp_path_factory):
     """A run directory as the train and export stages leave it."""
-    run = tmp_path_factory.mktemp("run")
-    classifier = tiny_classifier(demo_models)
-    classifier.save_pretrained(run / "classifier")
-    OnnxExporter().export(classifier, run / "export")
-    return run
+    return write_run(demo_models, tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module")

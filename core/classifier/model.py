@@ -13,6 +13,7 @@ from tailorgen.classifier.prompts import PromptContexts
 from tailorgen.classifier.regions import region_features
 from tailorgen.classifier.scales import AUTO, PAPER_AGGREGATION_SCALE, PAPER_LOGIT_SCALE, resolve_scales
 from tailorgen.classifier.serialization import LoadingMixin
+from tailorgen.classifier.thresholds import ThresholdsMixin
 from tailorgen.classifier.transforms import DEFAULT_RESIZE, eval_transform, resize_mode
 from tailorgen.errors import TailorgenError
 from torch import nn
@@ -21,6 +22,7 @@ __all__ = ["Classifier"]
 
 
 class Classifier(
+    ThresholdsMixin,
     LoadingMixin,
     HubCardMixin,
     nn.Module,

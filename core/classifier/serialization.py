@@ -7,7 +7,7 @@ from typing import Any
 
 from tailorgen.errors import TailorgenError
 
-__all__ = ["REQUIRED_CONFIG_KEYS", "LoadingMixin"]
+__all__ = ["REQUIRED_CONFIG_KEYS", "LoadingMixin", "hub_commit"]
 
 REQUIRED_CONFIG_KEYS = ("clip_config", "label_names")
 _WEIGHTS = "model.safetensors"
@@ -62,9 +62,11 @@ def _check_schema(model_id: str, config: dict[str, Any]) -> None:
         )
 
 
-def _fetch_hub_config(repo_id: str, options: dict[str, Any]) -> None:
+def _fetch_hub_config(repo_id: str, options: dict[str, Any]) -> str:
     """Fetch a Hub classifier's config.json first: a missing/private repo, a missing revision or a
-    repo without config.json each get their own message (the hub mixin only warns and goes on)."""
+    repo without config.json each get their own message (the hub mixin only warns and goes on).
+
+    Returns its path in the cache, ``.../snapshots/<commit sha>/config.json``."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
         LocalEntryNotFoundError,
@@ -75,7 +77,7 @@ def _fetch_hub_config(repo_id: str, options: dict[str, Any]) -> None:
 
     keys = ("revision", "cache_dir", "force_download", "token", "local_files_only")
     try:
-        hf_hub_download(repo_id, "config.json", **{k: options[k] for k in keys if k in options})
+        return hf_hub_download(repo_id, "config.json", **{k: options[k] for k in keys if k in options})
     except RepositoryNotFoundError:
         raise TailorgenError(
             f"classifier {repo_id}: no such Hub repo, or it is private",
@@ -95,6 +97,12 @@ def _fetch_hub_config(repo_id: str, options: dict[str, Any]) -> None:
             f"classifier {repo_id} is not in the local cache and the Hub cannot be reached",
             "go online (unset HF_HUB_OFFLINE) once to download it",
         ) from None
+
+
+def hub_commit(repo_id: str, revision: str | None = None) -> str:
+    """The commit sha ``revision`` (default: the main branch) of a Hub classifier resolves to now:
+    asked of the Hub when online, the cached one offline."""
+    return Path(_fetch_hub_config(repo_id, {"revision": revision})).parent.name
 
 
 class LoadingMixin:

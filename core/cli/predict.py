@@ -16,6 +16,23 @@ import click
 __all__ = ["predict"]
 
 
+class _Threshold(click.ParamType):
+    """A probability in [0, 1], or ``calibrated``."""
+
+    name = "PROBABILITY|calibrated"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> float | str:
+        if value == "calibrated":
+            return value
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = -1.0
+        if not 0 <= number <= 1:
+            self.fail(f"{value!r} is neither a probability in [0, 1] nor 'calibrated'", param, ctx)
+        return number
+
+
 @click.command()
 @click.argument("model")
 @click.argument("images", nargs=-1, required=True, type=click.Path(path_type=Path))
@@ -42,7 +59,11 @@ __all__ = ["predict"]
 @click.option(
     "--top-k", type=click.IntRange(min=0), default=5, show_default=True, help="Labels per image (0: all)."
 )
-@click.option("--threshold", type=click.FloatRange(0, 1), help="Only labels with at least this probability.")
+@click.option(
+    "--threshold",
+    type=_Threshold(),
+    help="Only labels with at least this probability; 'calibrated': each label's threshold chosen on validation data.",
+)
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -70,7 +91,7 @@ def predict(
     provider: str,
     device: str,
     top_k: int,
-    threshold: float | None,
+    threshold: float | str | None,
     batch_size: int,
     as_json: bool,
     as_jsonl: bool,
@@ -99,13 +120,14 @@ def predict(
     if paths:  # no model load (maybe a Hub download) when nothing is left to label
         predictor = load_predictor(model, backend, provider=provider, device=device)
         used_backend = predictor.backend
+        cut = predictor.resolve_threshold(threshold)
         for batch in predict_files(predictor, paths, batch_size):
             for outcome in batch:
                 if isinstance(outcome, ImageFailure):
                     failures.append(outcome)
                     _report(outcome, as_jsonl)
                     continue
-                labels = _labels(outcome.probabilities, predictor.label_names, top_k, threshold)
+                labels = _labels(outcome.probabilities, predictor.label_names, top_k, cut)
                 result = {"image": outcome.image, "labels": labels}
                 if as_json:
                     results.append(result)
@@ -119,7 +141,7 @@ def predict(
         raise SystemExit(1)
 
 
-def _labels(row: Any, names: Sequence[str], top_k: int, threshold: float | None) -> list[dict[str, Any]]:
+def _labels(row: Any, names: Sequence[str], top_k: int, threshold: Any) -> list[dict[str, Any]]:
     from tailorgen.predict import top_labels
 
     return [{"label": s.label, "score": round(s.score, 6)} for s in top_labels(row, names, top_k, threshold)]

@@ -27,13 +27,27 @@ class ScoringJob:
 
 
 def classifier_job(source: str, dataset: Any, names: list[str], **loader: Any) -> ScoringJob:
-    """The classifier saved at ``source`` (a folder or a Hub id); ``loader``: batch_size, num_workers, device."""
+    """The classifier saved at ``source`` (a folder or a Hub id); ``loader``: batch_size, num_workers, device.
+
+    A Hub classifier is identified by the commit its id resolves to now, and that commit is what gets
+    scored: an updated repo is scored again, never served the old repo's cached scores.
+    """
+    revision = _hub_revision(source)
     return ScoringJob(
         "classifier",
         source,
-        _file_stamp(source),
-        functools.partial(_classifier_scores, source, dataset, names, **loader),
+        _file_stamp(source) if revision is None else (source, revision),
+        functools.partial(_classifier_scores, source, dataset, names, revision=revision, **loader),
     )
+
+
+def _hub_revision(source: str) -> str | None:
+    """The commit sha of a Hub classifier id; None for a local folder (or a path that is not there)."""
+    if Path(source).exists() or source.count("/") != 1 or source.startswith((".", "/", "~")):
+        return None
+    from tailorgen.classifier.serialization import hub_commit
+
+    return hub_commit(source)
 
 
 def clip_zeroshot_job(
@@ -68,7 +82,14 @@ def _clip_scores(
 
 
 def _classifier_scores(
-    source: str, dataset: Any, names: list[str], *, batch_size: int, num_workers: int, device: Any
+    source: str,
+    dataset: Any,
+    names: list[str],
+    *,
+    revision: str | None,
+    batch_size: int,
+    num_workers: int,
+    device: Any,
 ) -> np.ndarray:
     from tailorgen.classifier import Classifier
     from tailorgen.classifier.inference import predict
@@ -78,7 +99,7 @@ def _classifier_scores(
         raise TailorgenError(
             f"no trained classifier at {source}", "run the train stage first, or set evaluate.classifier"
         )
-    model = Classifier.from_pretrained(source).to(device)
+    model = Classifier.from_pretrained(source, **({"revision": revision} if revision else {})).to(device)
     with loader_errors():
         scores = predict(model, dataset, names, batch_size=batch_size, num_workers=num_workers)
     return scores.numpy()

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from safetensors.torch import load_file, save_file
 from tailorgen.errors import TailorgenError
-from tailorgen.io import atomic_write_json
+from tailorgen.io import atomic_write_json, partial_dir, replace_dir
 
 __all__ = ["CheckpointStore"]
 
@@ -91,16 +91,13 @@ class CheckpointStore:
         extra: dict[str, Any],
     ) -> Path:
         target = self.path(step)
-        tmp = self.root / f".step-{step}.partial"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
+        tmp = partial_dir(target)
         save_encoder(tmp / "text_encoder")
         tensors, meta = _optimizer_tensors(optimizer)
         save_file(tensors, str(tmp / "optimizer.safetensors"))
         save_file(_rng_state(), str(tmp / "rng.safetensors"))
         atomic_write_json(tmp / "state.json", {"step": step, "optimizer": meta, **extra})
-        shutil.rmtree(target, ignore_errors=True)
-        tmp.rename(target)
+        replace_dir(tmp, target)
         for old in self.steps()[: -self.keep] if self.keep > 0 else []:
             shutil.rmtree(self.path(old), ignore_errors=True)
         return target

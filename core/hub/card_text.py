@@ -8,6 +8,7 @@ from pathlib import PurePath
 from typing import Any
 
 from tailorgen.hub.run_facts import RunFacts
+from tailorgen.redact import mask_url
 
 __all__ = ["generation_section", "labels_section", "plugin_line", "public_name"]
 
@@ -15,9 +16,12 @@ _LOCAL = re.compile(r"^(local-dir:)?(/|~|\.{1,2}/|[A-Za-z]:[\\/])")
 
 
 def public_name(value: Any) -> Any:
-    """A model reference fit for a public card: local paths shrink to ``<local>/name`` (no home dirs)."""
+    """A model reference fit for a public card: local paths shrink to ``<local>/name`` (no home dirs),
+    URLs lose their credentials (user-info, query values)."""
     if isinstance(value, str) and _LOCAL.match(value):
         return f"<local>/{PurePath(value.removeprefix('local-dir:')).name}"
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        return mask_url(value)
     return value
 
 

@@ -37,6 +37,8 @@ def _rows(facts: RunFacts, include_rejected: bool) -> list[dict[str, Any]]:
             f"{metadata}: the filter accepted no image, nothing to publish",
             "pass --include-rejected to publish every generated image",
         )
+    for row in rows:
+        _check_inside(facts.synthetic_dir, row.get("file_name"), metadata)
     missing = [
         r.get("file_name") for r in rows if not (facts.synthetic_dir / str(r.get("file_name"))).is_file()
     ]
@@ -45,6 +47,19 @@ def _rows(facts: RunFacts, include_rejected: bool) -> list[dict[str, Any]]:
             f"{metadata} lists {len(missing)} missing image(s), e.g. {missing[0]}", _GENERATE_HINT
         )
     return rows
+
+
+def _check_inside(folder: Path, file_name: Any, metadata: Path) -> None:
+    """``file_name`` names a file under ``folder`` (an edited metadata.jsonl must not upload others)."""
+    root = folder.resolve()
+    inside = isinstance(file_name, str) and bool(file_name) and not Path(file_name).is_absolute()
+    if inside and not (root / file_name).resolve().is_relative_to(root):
+        inside = False
+    if not inside:
+        raise TailorgenError(
+            f"{metadata}: file_name {file_name!r} is not a path inside {folder}",
+            "each file_name must be relative to the synthetic folder (e.g. images/000001.png): fix or drop that line",
+        )
 
 
 def _imagefolder(facts: RunFacts, rows: list[dict[str, Any]], folder: Path) -> None:

@@ -38,6 +38,9 @@ def stage_model(
         )
     link_or_copy(weights, folder / "model.safetensors")
     link_or_copy(source / "config.json", folder / "config.json")
+    thresholds = source / "thresholds.json"  # per-label thresholds (tailorgen.classifier.thresholds)
+    if thresholds.is_file():
+        link_or_copy(thresholds, folder / thresholds.name)
     atomic_write_json(folder / LABELS_FILE, facts.label_set.model_dump(mode="json"))
     if facts.eval is not None:
         atomic_write_json(folder / "eval.json", facts.eval)

@@ -2,7 +2,8 @@
 
 >>> from tailorgen.predict import load_predictor
 >>> predictor = load_predictor("runs/demo", backend="onnx")
->>> probabilities = predictor.predict(["cat.jpg"])  # (1, C), columns = predictor.label_names
+>>> predictor("cat.jpg", top_k=3)  # [{"label": ..., "score": ...}] best first; a list in, a list per image out
+>>> probabilities = predictor.predict(["cat.jpg"])  # the raw (1, C) array, columns = predictor.label_names
 """
 
 from __future__ import annotations

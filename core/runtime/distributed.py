@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Processes", "processes"]
+__all__ = ["Processes", "launch_rank", "processes"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,11 @@ class Processes:
 
         for work in [dist.all_reduce(t, op=dist.ReduceOp.SUM, async_op=True) for t in tensors]:
             work.wait()
+
+
+def launch_rank() -> int:
+    """This process's global rank as the launcher set it (torchrun's ``RANK``), 0 alone; imports nothing."""
+    return int(os.environ.get("RANK") or 0)
 
 
 def processes() -> Processes:

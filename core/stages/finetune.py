@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.context import RunContext
 from tailorgen.errors import ConfigError, PluginError
 from tailorgen.finetune.draw_plan import DrawPlan
-from tailorgen.io import atomic_write_json
+from tailorgen.io import atomic_write_json, replace_dir
 from tailorgen.registry.roles import DifferentiableDiscriminator, DifferentiableGenerator
 
 __all__ = ["Settings", "plan", "run", "validate"]
@@ -271,8 +271,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         partial = root / ".text_encoder.partial"
         shutil.rmtree(partial, ignore_errors=True)
         generator.save_text_encoder(partial)
-        shutil.rmtree(final, ignore_errors=True)
-        partial.rename(final)
+        replace_dir(partial, final)  # and fsync the folder: the rename survives a power cut
         atomic_write_json(root / "summary.json", summary)
         logger.info(f"[finetune] fine-tuned text encoder written to {final}")
     procs.barrier()  # later stages on every process read finetune/text_encoder/

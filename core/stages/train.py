@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 from tailorgen.config import PluginSpec
 from tailorgen.context import RunContext
 from tailorgen.errors import ConfigError, TailorgenError
+from tailorgen.io import replace_dir
 
 __all__ = ["Settings", "plan", "requires", "run", "validate"]
 
@@ -328,9 +329,30 @@ def _save_classifier(ctx: RunContext, model: Any, final: Any) -> None:
     partial = final.parent / f".{final.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir})  # the run's card
-    shutil.rmtree(final, ignore_errors=True)
-    partial.rename(final)
+    replace_dir(partial, final)  # and fsync the folder: the rename survives a power cut
     logger.info(f"[train] classifier written to {final}")
+
+
+def _calibrate(ctx: RunContext, settings: Settings, held_out: Any, model: Any) -> None:
+    """Per-label thresholds on the validation images whose labels model selection may already read:
+    the seen labels on the validation split; the unseen ones there too under ``selection = "val"``,
+    on the held-out synthetic images under ``"zero-shot"``."""
+    from tailorgen.classifier.run_data import load_split
+    from tailorgen.classifier.thresholds import fit_thresholds
+
+    labels, key, sets = ctx.labels, _val_key(settings), []
+    if key is not None:
+        unseen = settings.selection == "val" and settings.val_labels != "seen"
+        names = list(labels.seen) + (list(labels.unseen) if unseen else [])
+        data = load_split(ctx, key, settings.val_split, names, "val_dataset")
+        sets.append((f"{key}:{settings.val_split}", data, names))
+    if held_out is not None:
+        sets.append(("held-out synthetic", held_out, labels.unseen))
+    report = fit_thresholds(model, sets, batch_size=settings.val_batch_size)
+    model.thresholds = report["thresholds"] if report else None
+    model.thresholds_report = report
+    if report is None:
+        logger.info("[train] no validation image to choose label thresholds on: none saved")
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -428,6 +450,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
 
     procs = processes()
     if procs.is_main:
+        # saved with the weights: docs/python-api.md#calibrated-thresholds
+        _calibrate(ctx, settings, held_out, model)
         _save_classifier(ctx, model, final)
         gzsl = ctx.path("classifier-gzsl")
         shutil.rmtree(gzsl, ignore_errors=True)  # a gzsl classifier from an earlier run is stale

@@ -10,8 +10,11 @@ a test can exercise retries and kill a client mid-run:
         ...  # options = {base_url = server.url}: the first request gets a 429, the second a dropped connection
         server.hold_after(4)  # requests after the 4th received wait until server.release()
 
-Faults: ``"429"`` (with ``Retry-After: 0``), any other status code as a string (``"500"``, ``"503"``),
-and ``"drop"`` (the connection closes without a reply). ``requests`` records every body received and
+Faults: ``"429"`` (with ``Retry-After: 0``), ``"429-date"`` (``Retry-After`` as an HTTP date
+:data:`RETRY_AFTER_S` seconds ahead), any other status code as a string (``"500"``, ``"503"``),
+``"drop"`` (the connection closes without a reply), ``"malformed"`` (a 200 whose body is not JSON),
+``"truncated"`` (a 200 whose JSON stops half-way, as a proxy that cut it would send) and
+``"length"`` (a 200 stopped by the token limit: ``finish_reason = "length"``, last line cut). ``requests`` records every body received and
 whether it carried the expected key (the key itself is not kept).
 """
 
@@ -21,12 +24,17 @@ import json
 import random
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["OpenAIServer", "keywords_of", "scene_reply"]
+__all__ = ["RETRY_AFTER_S", "OpenAIServer", "keywords_of", "scene_reply"]
+
+#: how far ahead the ``"429-date"`` fault's Retry-After date lies
+RETRY_AFTER_S = 3
 
 Reply = Callable[[dict[str, Any]], str]
 
@@ -68,8 +76,10 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Silent (headers, keys included, are never logged): tests read ``OpenAIServer.requests``."""
 
-    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+    def _send_json(
+        self, status: int, payload: dict[str, Any] | bytes, headers: dict[str, str] | None = None
+    ) -> None:
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         for key, value in {
             "Content-Type": "application/json",
@@ -83,7 +93,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         owner = self.server.owner
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.path.rstrip("/") != "/v1/chat/completions":
+        if self.path.partition("?")[0].rstrip("/") != "/v1/chat/completions":
             self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
             return
         body = json.loads(raw or b"{}")
@@ -94,10 +104,12 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop":  # the connection closes with no status line: a dropped connection
             self.close_connection = True
             return
-        if fault is not None:
-            headers = {"Retry-After": "0"} if fault == "429" else {}
+        if fault is not None and fault not in _REPLY_FAULTS:
+            status, _, kind = fault.partition("-")
+            retry_after = formatdate(time.time() + RETRY_AFTER_S, usegmt=True) if kind == "date" else "0"
+            headers = {"Retry-After": retry_after} if status == "429" else {}
             self._send_json(
-                int(fault), {"error": {"message": f"injected {fault}", "type": "server_error"}}, headers
+                int(status), {"error": {"message": f"injected {fault}", "type": "server_error"}}, headers
             )
             return
         if not keyed:  # like the real API, the refusal repeats the key it was given
@@ -105,18 +117,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(401, {"error": {"message": message, "type": "invalid_request_error"}})
             return
         owner.wait_if_held()
-        text = owner.reply(body)
-        self._send_json(
-            200,
-            {
-                "id": "chatcmpl-loopback",
-                "object": "chat.completion",
-                "model": body.get("model"),
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
-                ],
-            },
-        )
+        text, finish = owner.reply(body), "stop"
+        if fault == "length":  # stopped by max_tokens half-way through the last phrase
+            text, finish = text[: text.rindex(" ")], "length"
+        payload = {
+            "id": "chatcmpl-loopback",
+            "object": "chat.completion",
+            "model": body.get("model"),
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish}
+            ],
+        }
+        if fault == "malformed":
+            self._send_json(200, b"<html>upstream hiccup</html>")
+        elif fault == "truncated":
+            self._send_json(200, json.dumps(payload).encode()[:60])
+        else:
+            self._send_json(200, payload)
+
+
+#: faults that are no error status (a dropped connection or a bad 200 reply)
+_REPLY_FAULTS = frozenset({"drop", "malformed", "truncated", "length"})
 
 
 class _HTTPServer(ThreadingHTTPServer):
