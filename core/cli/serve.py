@@ -53,6 +53,13 @@ __all__ = ["serve"]
 )
 @click.option("--device", default="auto", show_default=True, help="torch device (--backend torch).")
 @click.option(
+    "--api-servers",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="HTTP server processes (parsing and checking uploads); the model runs in one worker.",
+)
+@click.option(
     "--threads", type=click.IntRange(min=1), help="onnxruntime intra-op threads (default: its own)."
 )
 def serve(
@@ -69,6 +76,7 @@ def serve(
     provider: str,
     device: str,
     threads: int | None,
+    api_servers: int,
 ) -> None:
     """Serve MODEL over HTTP: POST /predict, GET /labels, GET /health, GET /openapi.json.
 
@@ -90,6 +98,7 @@ def serve(
         max_request_bytes=int(max_request_mb * 2**20),
         top_k=top_k,
         threshold=threshold,
+        api_servers=api_servers,
     )
     run_server(
         model,

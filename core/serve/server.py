@@ -33,6 +33,7 @@ class ServeSettings:
     threshold: float | None = None
     timeout: float = 60.0
     drain_timeout: float = 30.0
+    api_servers: int = 1
 
 
 class TailorgenServer(ls.LitServer):
@@ -82,6 +83,7 @@ class TailorgenServer(ls.LitServer):
                 os.kill(worker.pid, signal.SIGTERM)  # uvicorn: stop accepting, finish what is in flight
         for worker in self._uvicorn.values():
             worker.join(timeout=self.uvicorn_graceful_timeout + 5)
+        logging.getLogger("litserve.server").setLevel(logging.ERROR)  # its "already not alive" notes
         self._shutdown_event.set()  # LitServe then stops the model worker
 
     def run(self, *args: Any, **kwargs: Any) -> None:
@@ -127,4 +129,4 @@ def serve(
     )
     server = TailorgenServer(api, label_names, used, settings)
     logger.info(f"[tailorgen] serving {model} ({used}, {len(label_names)} labels) on http://{host}:{port}")
-    server.run(host=host, port=port, log_level=log_level)
+    server.run(host=host, port=port, log_level=log_level, num_api_servers=settings.api_servers)
