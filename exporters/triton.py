@@ -100,6 +100,7 @@ def write_model(
     name: str,
     onnx_path: Path,
     label_names: list[str],
+    *,
     options: TritonOptions,
     engine: Path | None = None,
 ) -> Path:
@@ -144,9 +145,9 @@ class TritonExporter(ValidatingExporter):
         engine = written if o.tensorrt else None
         repository = out / o.directory
         labels = list(classifier.label_names)
-        write_model(repository, o.model_name, onnx_path, labels, o)
+        write_model(repository, o.model_name, onnx_path, labels, options=o)
         if engine is not None:
-            write_model(repository, f"{o.model_name}_tensorrt", onnx_path, labels, o, engine)
+            write_model(repository, f"{o.model_name}_tensorrt", onnx_path, labels, options=o, engine=engine)
         return repository
 
 

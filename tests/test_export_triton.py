@@ -75,11 +75,13 @@ def test_config_parses_with_tritons_schema_and_matches_the_onnx_graph(exported):
 
 def test_an_engine_becomes_a_tensorrt_plan_model(exported, tmp_path):
     """The plan model (what tensorrt = true adds) without a GPU: a stand-in engine file."""
-    classifier, out, _ = exported
+    _, out, _ = exported
     engine = tmp_path / "model.engine"
     engine.write_bytes(b"serialized engine")
     options = TritonOptions(min_batch=2, opt_batch=8, max_batch=32)
-    folder = write_model(tmp_path / "repo", "m_tensorrt", out / "model.onnx", ["a", "b"], options, engine)
+    folder = write_model(
+        tmp_path / "repo", "m_tensorrt", out / "model.onnx", ["a", "b"], options=options, engine=engine
+    )
     assert (folder / "1" / "model.plan").read_bytes() == b"serialized engine"
     config = _parse(folder / "config.pbtxt")
     assert config.platform == "tensorrt_plan"

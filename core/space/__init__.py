@@ -2,4 +2,6 @@
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from tailorgen.space.writer import write_space
+
+__all__ = ["write_space"]
