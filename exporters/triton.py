@@ -145,10 +145,10 @@ class TritonExporter(ValidatingExporter):
         engine = written if o.tensorrt else None
         repository = out / o.directory
         labels = list(classifier.label_names)
-        write_model(repository, o.model_name, onnx_path, labels, options=o)
         if engine is not None:
             write_model(repository, f"{o.model_name}_tensorrt", onnx_path, labels, options=o, engine=engine)
-        return repository
+        # exporters return a file: the main model's config (the repository is two folders up)
+        return write_model(repository, o.model_name, onnx_path, labels, options=o) / "config.pbtxt"
 
 
 @hookimpl

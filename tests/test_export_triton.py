@@ -31,8 +31,9 @@ def exported(demo_models, tmp_path_factory):
     classifier = tiny_classifier(demo_models)
     out = tmp_path_factory.mktemp("export")
     options = TritonOptions(model_name="shapes", max_batch=16, opt_batch=4, max_queue_delay_us=500)
-    repository = TritonExporter(options).export(classifier, out)
-    return classifier, out, repository
+    config = TritonExporter(options).export(classifier, out)
+    assert config == out / "model_repository" / "shapes" / "config.pbtxt"
+    return classifier, out, config.parent.parent
 
 
 def test_the_repository_layout(exported):
