@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,31 +26,12 @@ from pathlib import Path
 
 import httpx
 import numpy as np
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+from tailorgen.testing.loopback import free_port, wait_until_healthy
 
 
 def _demo_run(out: Path) -> Path:
     subprocess.run([sys.executable, "-m", "tailorgen", "--quiet", "demo", "--out", str(out)], check=True)
     return out
-
-
-def _wait_healthy(url: str, server: subprocess.Popen, timeout: float = 300) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"tailorgen serve exited with {server.returncode}")
-        try:
-            if httpx.get(url + "/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    raise SystemExit(f"tailorgen serve gave no 200 on /health in {timeout:.0f} s")
 
 
 def _send(url: str, images: list[bytes]) -> list[float]:
@@ -96,7 +76,7 @@ def main() -> None:
         if not pictures:
             raise SystemExit(f"{run} has no synthetic images: pass a run made by tailorgen demo")
         images = [pictures[i % len(pictures)].read_bytes() for i in range(args.requests)]
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         command = [
             sys.executable,
@@ -113,7 +93,7 @@ def main() -> None:
         command += ["--threads", str(args.threads), "--api-servers", str(args.api_servers)]
         server = subprocess.Popen(command, start_new_session=True)
         try:
-            _wait_healthy(url, server)
+            wait_until_healthy(url + "/health", server, timeout=300)
             _send(url, images[:8])  # warm-up: first calls allocate
             print(
                 f"model {run / 'export' / 'model.onnx'}, {len(images)} images per phase, cpus {os.cpu_count()}"

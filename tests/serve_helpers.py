@@ -5,38 +5,39 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
+from tailorgen.testing.loopback import free_port, wait_until_healthy
 
-__all__ = ["ServerProcess", "free_port", "wait_until_healthy"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+__all__ = ["ServerProcess", "free_port", "onnx_run", "predict_json", "wait_until_healthy"]
 
 
-def wait_until_healthy(url: str, process: subprocess.Popen, timeout: float = 180.0) -> None:
-    """Poll ``url`` (a bounded loop) until it answers 200; fail with the server's output otherwise."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"server exited with {process.returncode}:\n{process.stdout.read()}")
-        try:
-            if httpx.get(url, timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.25)
-    process.kill()
-    raise AssertionError(f"no 200 from {url} in {timeout:.0f} s:\n{process.stdout.read()}")
+def onnx_run(demo_models, run: Path) -> Path:
+    """A run directory as train and export leave it: the tiny classifier and its model.onnx."""
+    from export_helpers import tiny_classifier
+    from tailorgen.exporters.onnx import OnnxExporter
+
+    classifier = tiny_classifier(demo_models)
+    classifier.save_pretrained(run / "classifier")
+    OnnxExporter().export(classifier, run / "export")
+    return run
+
+
+def predict_json(model: Path, images: Sequence[str | Path], *args: str) -> dict[str, list[dict]]:
+    """image file name -> its labels, as ``tailorgen predict MODEL IMAGES --backend onnx --json`` prints them."""
+    import contextlib
+    import io
+    import json
+
+    from tailorgen.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["predict", str(model), *map(str, images), "--backend", "onnx", "--json", *args]) is None
+    return {Path(r["image"]).name: r["labels"] for r in json.loads(out.getvalue())["results"]}
 
 
 class ServerProcess:
@@ -61,10 +62,14 @@ class ServerProcess:
         wait_until_healthy(self.url + self.health_path, self.process)
         return self
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> int:
-        """Send ``sig`` to the server (its main process only) and wait for its exit status."""
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60.0, *, group: bool = False) -> int:
+        """Send ``sig`` to the server's main process (or, as Ctrl-C in a terminal does, to its whole
+        process group) and wait for its exit status."""
         if self.process.poll() is None:
-            self.process.send_signal(sig)
+            if group:
+                os.killpg(self.process.pid, sig)
+            else:
+                self.process.send_signal(sig)
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -6,7 +6,6 @@ Everything runs on 127.0.0.1 with bounded request loops; the server is a real pr
 from __future__ import annotations
 
 import base64
-import json
 import signal
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -19,10 +18,8 @@ pytest.importorskip(
 )
 
 import httpx
-from export_helpers import tiny_classifier, write_images
-from serve_helpers import ServerProcess
-from tailorgen.cli import main
-from tailorgen.exporters.onnx import OnnxExporter
+from export_helpers import write_images
+from serve_helpers import ServerProcess, onnx_run, predict_json
 
 CLIENTS = 6
 ROUNDS = 3
@@ -30,11 +27,7 @@ ROUNDS = 3
 
 @pytest.fixture(scope="module")
 def run_dir(demo_models, tmp_path_factory):
-    run = tmp_path_factory.mktemp("run")
-    classifier = tiny_classifier(demo_models)
-    classifier.save_pretrained(run / "classifier")
-    OnnxExporter().export(classifier, run / "export")
-    return run
+    return onnx_run(demo_models, tmp_path_factory.mktemp("run"))
 
 
 @pytest.fixture(scope="module")
@@ -45,13 +38,7 @@ def images(tmp_path_factory):
 @pytest.fixture(scope="module")
 def expected(run_dir, images):
     """image file name -> labels, as ``tailorgen predict --json`` prints them."""
-    import contextlib
-    import io
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert main(["predict", str(run_dir), *images, "--backend", "onnx", "--json"]) is None
-    return {Path(r["image"]).name: r["labels"] for r in json.loads(out.getvalue())["results"]}
+    return predict_json(run_dir, images)
 
 
 @pytest.fixture(scope="module")
@@ -151,8 +138,10 @@ def test_a_bad_image_does_not_fail_the_requests_batched_with_it(server, images):
     assert codes == [200, 400] * 3
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_a_stop_signal_drains_requests_in_flight_then_exits_0(run_dir, images, sig):
+@pytest.mark.parametrize(
+    ("sig", "group"), [(signal.SIGTERM, False), (signal.SIGINT, True)], ids=["SIGTERM", "Ctrl-C"]
+)
+def test_a_stop_signal_drains_requests_in_flight_then_exits_0(run_dir, images, sig, group):
     args = ["serve", str(run_dir), "--backend", "onnx", "--max-batch-size", "8", "--batch-wait-ms", "2500"]
     with ServerProcess(args) as server:
         replies: list[int] = []
@@ -169,7 +158,7 @@ def test_a_stop_signal_drains_requests_in_flight_then_exits_0(run_dir, images, s
         started.wait()
         # 4 requests, batches of 8: the server holds them for 2.5 s waiting for more; signal meanwhile
         threading.Event().wait(1.0)
-        code = server.stop(sig)
+        code = server.stop(sig, group=group)
         for thread in threads:
             thread.join(timeout=60)
         output = server.process.stdout.read()

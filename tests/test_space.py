@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import shutil
 import tempfile
@@ -12,19 +10,15 @@ from pathlib import Path
 import pytest
 from export_helpers import tiny_classifier, write_images
 from hub_helpers import TOKEN, USER
-from serve_helpers import free_port, wait_until_healthy
+from serve_helpers import free_port, onnx_run, predict_json, wait_until_healthy
 from tailorgen.cli import main
-from tailorgen.exporters.onnx import OnnxExporter
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
 def run_dir(demo_models, tmp_path_factory):
-    run = tmp_path_factory.mktemp("run")
-    classifier = tiny_classifier(demo_models)
-    classifier.save_pretrained(run / "classifier")
-    OnnxExporter().export(classifier, run / "export")
+    run = onnx_run(demo_models, tmp_path_factory.mktemp("run"))
     write_images(run / "synthetic" / "images", count=5, seed=3)  # where the examples come from
     return run
 
@@ -37,10 +31,7 @@ def space(run_dir, tmp_path_factory):
 
 
 def _predict_json(run_dir: Path, image: Path, *args: str) -> list[dict]:
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        assert main(["predict", str(run_dir), str(image), "--backend", "onnx", "--json", *args]) is None
-    return json.loads(out.getvalue())["results"][0]["labels"]
+    return predict_json(run_dir, [image], *args)[image.name]
 
 
 def test_the_space_folder(space, run_dir):
