@@ -164,3 +164,23 @@ def test_a_stop_signal_drains_requests_in_flight_then_exits_0(run_dir, images, s
         output = server.process.stdout.read()
     assert code == 0, output
     assert replies == [200] * 4, output
+
+
+def test_a_port_in_use_or_a_missing_model_is_a_one_line_error_before_anything_starts(
+    run_dir, tmp_path, capsys
+):
+    import socket
+
+    from tailorgen.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        with pytest.raises(SystemExit) as exit_info:
+            main(["serve", str(run_dir), "--port", port])
+    assert exit_info.value.code == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["serve", str(tmp_path / "nothing"), "--port", port])
+    assert "not found" in capsys.readouterr().err

@@ -17,7 +17,13 @@ __all__ = ["serve"]
     show_default=True,
     help="As for tailorgen predict: auto picks torch, then onnx, then tensorrt.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True, help="127.0.0.1, 0.0.0.0 or ::.")
+@click.option(
+    "--host",
+    type=click.Choice(["127.0.0.1", "0.0.0.0", "::"]),  # what LitServe binds to
+    default="127.0.0.1",
+    show_default=True,
+    help="Interface: loopback only, or every IPv4 / IPv6 interface.",
+)
 @click.option("--port", type=click.IntRange(1024, 65535), default=8000, show_default=True)
 @click.option(
     "--max-batch-size",

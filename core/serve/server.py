@@ -17,7 +17,7 @@ import litserve as ls
 from tailorgen.serve.api import PredictAPI
 from tailorgen.serve.middleware import UploadCheckMiddleware
 
-__all__ = ["ServeSettings", "TailorgenServer", "serve"]
+__all__ = ["ServeSettings", "TailorgenServer", "check_port", "serve"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,9 @@ class TailorgenServer(ls.LitServer):
         middleware = (UploadCheckMiddleware, {"path": api.api_path, "max_bytes": settings.max_request_bytes})
         super().__init__(
             api,
-            accelerator="cpu" if api.backend != "tensorrt" and api.device_name in {"cpu", "auto"} else "auto",
+            # one model worker: the predictor picks its own device (--device / --provider), so
+            # LitServe's per-GPU workers would only load the same model twice on one device
+            accelerator="cpu",
             timeout=settings.timeout,
             middlewares=[middleware],
             model_metadata={"backend": backend, "labels": len(label_names)},
@@ -96,6 +98,23 @@ class TailorgenServer(ls.LitServer):
                 signal.signal(sig, handler)
 
 
+def check_port(host: str, port: int) -> None:
+    """A one-line error now, before the model loads, when ``host:port`` cannot be bound."""
+    import socket
+
+    from tailorgen.errors import TailorgenError
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise TailorgenError(
+                f"cannot listen on {host}:{port}: {exc.strerror}", "pick another --port"
+            ) from None
+
+
 def serve(
     model: str,
     backend: str = "auto",
@@ -112,6 +131,7 @@ def serve(
     from tailorgen.predict import load_predictor
 
     settings = settings or ServeSettings()
+    check_port(host, port)
     # loaded once here so a bad MODEL is a one-line error before any process starts
     probe = load_predictor(model, backend, provider=provider, device=device, threads=threads)
     label_names, used = list(probe.label_names), probe.backend
