@@ -51,6 +51,7 @@ class TailorgenServer(ls.LitServer):
             timeout=settings.timeout,
             middlewares=[middleware],
             model_metadata={"backend": backend, "labels": len(label_names)},
+            fast_queue=True,  # ZeroMQ between the HTTP servers and the model worker: measured 2x throughput
         )
         self.uvicorn_graceful_timeout = int(settings.drain_timeout)
         self._uvicorn: dict[int, Any] = {}
