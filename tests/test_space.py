@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import shutil
 import tempfile
@@ -40,7 +41,7 @@ def test_the_space_folder(space, run_dir):
     files = sorted(p.relative_to(space).as_posix() for p in space.rglob("*") if p.is_file())
     assert files == [
         "README.md", "app.py", "examples/example0.png", "examples/example1.png", "examples/example2.png",
-        "examples/example3.png", "labels.txt", "model.onnx", "requirements.txt",
+        "examples/example3.png", "labels.txt", "model.onnx", "preprocess.py", "requirements.txt",
     ]  # fmt: skip
     card = RepoCard.load(space / "README.md", repo_type="space")
     assert card.data.sdk == "gradio"
@@ -51,8 +52,35 @@ def test_the_space_folder(space, run_dir):
     assert labels == ["cat", "dog", "car", "tree", "sky", "boat", "traffic light"]
     assert all(f"- {label}" in card.text for label in labels)
     assert (space / "model.onnx").read_bytes() == (run_dir / "export" / "model.onnx").read_bytes()
-    assert (space / "requirements.txt").read_text().startswith("tailorgen[onnx]==")
-    compile((space / "app.py").read_text(), "app.py", "exec")
+    requirements = (space / "requirements.txt").read_text()
+    assert "onnxruntime" in requirements
+    assert "torch" not in requirements
+    assert "tailorgen" not in requirements  # the Space installs without tailorgen
+    for source in ("app.py", "preprocess.py"):
+        tree = ast.parse((space / source).read_text())
+        imported = {
+            alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
+        imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert not {name.split(".")[0] for name in imported} & {"tailorgen", "torch", "torchvision"}
+
+
+@pytest.mark.parametrize("resize", ["whole", "crop"])
+def test_the_spaces_preprocessing_is_the_classifiers_eval_transform(resize):
+    import numpy as np
+    from PIL import Image
+    from tailorgen.classifier.transforms import eval_transform
+    from tailorgen.space.preprocess import preprocess
+
+    settings = {"image_size": 32, "interpolation": "bicubic", "resize": resize}
+    settings |= {"mean": [0.5, 0.45, 0.4], "std": [0.25, 0.26, 0.27]}
+    rng = np.random.default_rng(0)
+    pictures = [
+        Image.fromarray(rng.integers(0, 256, (h, w, 3), dtype=np.uint8))
+        for h, w in [(48, 80), (91, 61), (33, 33)]
+    ]
+    expected = np.stack([eval_transform(settings, 32)(picture).numpy() for picture in pictures])
+    np.testing.assert_array_equal(preprocess(pictures, settings), expected)
 
 
 def test_a_run_without_an_onnx_export_gets_a_clear_error(demo_models, tmp_path):

@@ -1,6 +1,6 @@
 """``tailorgen space MODEL --out DIR``: a Gradio Space folder for an exported classifier.
 
-The folder holds ``app.py``, ``requirements.txt``, ``README.md`` (with the Space front matter),
+The folder holds ``app.py``, ``preprocess.py`` (the eval transform without torch), ``requirements.txt``, ``README.md`` (with the Space front matter),
 ``labels.txt``, ``model.onnx`` and a few ``examples/``; it runs as it is with ``python app.py`` and
 uploads as it is to a Space (``tailorgen publish RUN --repo-id USER/NAME --space``).
 """
@@ -18,8 +18,10 @@ from pathlib import Path
 from tailorgen.errors import TailorgenError
 from tailorgen.predict.images import collect_images
 
-__all__ = ["DEFAULT_GRADIO", "write_space"]
+__all__ = ["DEFAULT_GRADIO", "REQUIREMENTS", "write_space"]
 
+#: what the app needs besides gradio (the Space's SDK): no torch, no tailorgen
+REQUIREMENTS = "onnxruntime>=1.20\nnumpy>=1.26\npillow>=10\n"
 #: the Space's sdk_version when gradio is not installed here
 DEFAULT_GRADIO = "5.49.1"
 _FRONT_MATTER = """---
@@ -82,7 +84,6 @@ def write_space(
     top_k: int = 5,
 ) -> Path:
     """Write the Space for ``model`` (anything with an ONNX export) to ``out``; returns ``out``."""
-    from tailorgen import __version__
     from tailorgen.exporters.metadata import read_onnx_metadata
 
     onnx = _onnx_model(model)
@@ -96,7 +97,8 @@ def write_space(
         staged = Path(tmp)
         shutil.copyfile(onnx, staged / "model.onnx")
         (staged / "app.py").write_text(app.replace("__TOP_K__", str(top_k)))
-        (staged / "requirements.txt").write_text(f"tailorgen[onnx]=={__version__}\n")
+        (staged / "requirements.txt").write_text(REQUIREMENTS)
+        shutil.copyfile(Path(__file__).with_name("preprocess.py"), staged / "preprocess.py")
         (staged / "labels.txt").write_text("".join(f"{label}\n" for label in labels))
         (staged / "README.md").write_text(
             _readme(title, labels, "The model runs with ONNX Runtime on the CPU.")
