@@ -184,3 +184,17 @@ def test_a_port_in_use_or_a_missing_model_is_a_one_line_error_before_anything_st
     with pytest.raises(SystemExit):
         main(["serve", str(tmp_path / "nothing"), "--port", port])
     assert "not found" in capsys.readouterr().err
+
+
+def test_without_the_serve_extra_the_error_says_how_to_install_it(run_dir, monkeypatch, capsys):
+    import sys
+
+    from tailorgen.cli import main
+
+    for name in [m for m in sys.modules if m == "tailorgen.serve" or m.startswith("tailorgen.serve.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "litserve", None)  # import litserve now raises ImportError
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", str(run_dir)])
+    assert exit_info.value.code == 1
+    assert "pip install 'tailorgen[serve]'" in capsys.readouterr().err
