@@ -34,6 +34,11 @@ __all__ = ["publish"]
     "--revision", metavar="BRANCH", help="Commit to this branch (created if missing; default main)."
 )
 @click.option("--message", "commit_message", help="Commit message.")
+@click.option(
+    "--space",
+    is_flag=True,
+    help="Also push a Gradio Space (tailorgen space) to the Space repo of the same USER/NAME.",
+)
 def publish(
     *,
     run_dir: Path,
@@ -45,10 +50,15 @@ def publish(
     text_encoder_repo_id: str | None,
     revision: str | None,
     commit_message: str | None,
+    space: bool,
 ) -> None:
     """Upload the classifier of RUN_DIR with a generated model card (token: `hf auth login` or HF_TOKEN)."""
     from tailorgen.hub import publish as publish_run
 
+    if space:  # before any upload: the Space runs the ONNX export
+        from tailorgen.predict.loading import locate
+
+        locate(str(run_dir), "onnx")
     result = publish_run(
         run_dir,
         repo_id,
@@ -60,4 +70,10 @@ def publish(
         revision=revision,
         commit_message=commit_message,
     )
+    if space:
+        from tailorgen.space.publish import publish_space
+
+        result["space"] = publish_space(
+            run_dir, repo_id, private=private, revision=revision, commit_message=commit_message
+        )
     click.echo(json.dumps(result, indent=2))

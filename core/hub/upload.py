@@ -34,6 +34,7 @@ def push_folder(
     private: bool = False,
     revision: str | None = None,
     commit_message: str,
+    space_sdk: str | None = None,
 ) -> dict[str, Any]:
     """Upload ``folder`` as the whole content of ``repo_id`` (files not in it are deleted, but .gitattributes)."""
     from huggingface_hub import HfApi
@@ -44,7 +45,9 @@ def push_folder(
     api = HfApi(token=token)
     kind = "" if repo_type == "model" else f"{repo_type} "
     with hub_call(f"create {kind}repo {repo_id}", token):
-        url = api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True)
+        url = api.create_repo(
+            repo_id, repo_type=repo_type, private=private, exist_ok=True, space_sdk=space_sdk
+        )
         if revision not in {None, "main"}:
             api.create_branch(repo_id, branch=revision, repo_type=repo_type, exist_ok=True)
     logger.info(f"[tailorgen] uploading {sum(1 for p in folder.rglob('*') if p.is_file())} files to {url}")
