@@ -62,7 +62,7 @@ class RunContext:
         spec = getattr(self.config, key, None)
         if spec is None:
             raise ConfigError(
-                f"config {self.config.path}: no [{key}] section",
+                f"{self.config.where(key)}: no [{key}] section",
                 f'add [{key}] with plugin = "..." (see `tailorgen plugins --role {role}`)',
             )
         return spec
@@ -71,7 +71,7 @@ class RunContext:
         try:
             return validate_options(self.registry.get(role, spec.plugin), spec.options)
         except PluginError as exc:
-            raise ConfigError(f"config {self.config.path}: {key}: {exc.message}", exc.hint) from None
+            raise ConfigError(f"{self.config.where(key)}: {key}: {exc.message}", exc.hint) from None
 
     def validate_plugins(self) -> None:
         """Check every configured plugin exists and its options validate (before any work starts)."""

@@ -56,7 +56,7 @@ class Settings(BaseModel):
 
 def _settings(ctx: RunContext) -> Settings:
     settings: Settings = ctx.settings("evaluate", Settings)
-    where = f"config {ctx.config.path}"
+    where = ctx.config.where("evaluate")
     if not settings.dataset:
         have = ", ".join(ctx.config.datasets) or "none configured"
         raise ConfigError(

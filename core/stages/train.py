@@ -144,12 +144,12 @@ def validate(ctx: RunContext) -> None:
     settings: Settings = ctx.settings("train", Settings)
     if settings.mode in ("alternate", "real") and not settings.real_dataset:
         raise ConfigError(
-            f"config {ctx.config.path}: train.mode = {settings.mode!r} needs train.real_dataset",
+            f"{ctx.config.where('train.mode')}: train.mode = {settings.mode!r} needs train.real_dataset",
             'name a [datasets.<key>] with real seen-label images, or set train.mode = "proxyless"',
         )
     if settings.selection == "zero-shot" and "val_labels" in settings.model_fields_set:
         raise ConfigError(
-            f"config {ctx.config.path}: train.val_labels does not apply with train.selection = 'zero-shot'",
+            f"{ctx.config.where('train.val_labels')}: train.val_labels does not apply with train.selection = 'zero-shot'",
             "remove train.val_labels: zero-shot selection scores the seen labels on the validation split",
         )
     for what in ("real_dataset", "synthetic_dataset", "val_dataset"):
@@ -161,7 +161,7 @@ def validate(ctx: RunContext) -> None:
         evaluation.get("split", "test"),
     ):
         raise ConfigError(
-            f"config {ctx.config.path}: train.val_split {settings.val_split!r} is the evaluation's test split",
+            f"{ctx.config.where('train.val_split')}: train.val_split {settings.val_split!r} is the evaluation's test split",
             "select the model on another split (e.g. val) so the test score stays unbiased",
         )
     ctx.validated_options("fusion_head", _fusion_spec(ctx), "fusion_head")
