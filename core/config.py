@@ -311,7 +311,11 @@ def as_run_config(config: RunConfig | str | os.PathLike[str] | Mapping[str, Any]
     return config if isinstance(config, RunConfig) else load_config(config)
 
 
-def dump_toml(config: RunConfig) -> str:
+def dump_toml(config: RunConfig, *, out_dir: str | None = None) -> str:
+    """The config as TOML; ``out_dir`` replaces ``run.out_dir`` as written (``"${CONFIG_DIR}"``)."""
     import tomli_w
 
-    return tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))
+    data = config.model_dump(mode="json", exclude_none=True)
+    if out_dir is not None:
+        data["run"]["out_dir"] = out_dir
+    return tomli_w.dumps(data)

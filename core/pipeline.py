@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 from tailorgen.config import STAGE_ORDER, RunConfig, as_run_config, dump_toml, unknown_stages_error
-from tailorgen.context import RunContext
+from tailorgen.context import RunContext, labels_source
 from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_text
 from tailorgen.manifest import Manifest
 from tailorgen.stages import STAGES, load_stage
 
-__all__ = ["ConfigLike", "plan_pipeline", "run_pipeline"]
+__all__ = ["ConfigLike", "plan_pipeline", "run_pipeline", "saved_config"]
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,13 @@ def _check_inputs(ctx: RunContext, modules: dict[str, Any]) -> None:
                     f"stage {name!r} needs {produced}, which stage {needed!r} produces",
                     f"run it first: --stages {needed},{name}",
                 )
+
+
+def saved_config(config: RunConfig) -> str:
+    """The resolved config as the run directory keeps it: ``tailorgen run RUN/config.toml`` resumes
+    that run wherever it lies (``out_dir`` is the config's own folder) and reads the same labels."""
+    saved = config.model_copy(update={"labels": labels_source(config)})
+    return dump_toml(saved, out_dir="${CONFIG_DIR}")
 
 
 def plan_pipeline(
@@ -109,7 +116,7 @@ def run_pipeline(
             module.validate(ctx)
     _check_inputs(ctx, modules)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(ctx.path("config.toml"), dump_toml(config))
+    atomic_write_text(ctx.path("config.toml"), saved_config(config))
     plugins = [
         {"plugin": s.plugin, "distribution": s.distribution, "version": s.version}
         for s in ctx.registry.sources

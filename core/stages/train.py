@@ -342,7 +342,9 @@ def run(ctx: RunContext) -> dict[str, Any]:
     if procs.is_main:
         partial = ctx.path(".classifier.partial")
         shutil.rmtree(partial, ignore_errors=True)
-        model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir})  # the run's card
+        # the run's card, named after the run (not the staging folder it is written in)
+        card = {"run_dir": ctx.run_dir, "repo_id": ctx.config.run.name}
+        model.save_pretrained(partial, model_card_kwargs=card)
         shutil.rmtree(final, ignore_errors=True)
         partial.rename(final)
         logger.info(f"[train] classifier written to {final}")
