@@ -67,8 +67,12 @@ def locate(model: str, backend: str = "auto") -> tuple[str, str]:
         raise TailorgenError(f"unknown backend {backend!r}", f"use one of auto, {', '.join(BACKENDS)}")
     path = Path(model).expanduser()
     if not path.exists():
-        if looks_local(model) or backend not in {"auto", "torch"}:  # decided without the network
+        if looks_local(model):  # decided without the network
             raise missing_local(model, _HINT)
+        if backend not in {"auto", "torch"}:
+            raise TailorgenError(
+                f"model {model} not found locally; the {backend} backend loads no Hub repo", _HINT
+            )
         return "torch", model
     found = _candidates(path)
     if backend == "auto":
