@@ -13,11 +13,14 @@ from tailorgen.context import RunContext, labels_source
 from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_text
 from tailorgen.manifest import Manifest
+from tailorgen.preflight import image_bytes, run_problems, size_text, stage_problems
 from tailorgen.stages import STAGES, load_stage
 
 __all__ = ["ConfigLike", "plan_pipeline", "run_pipeline", "saved_config"]
 
 logger = logging.getLogger(__name__)
+
+_NOT_HERE = "not available in this version of tailorgen"
 
 
 #: what ``run``/``plan`` accept as a config: a loaded one, a TOML path or the same content as a dict
@@ -78,15 +81,37 @@ def plan_pipeline(
         "run_dir": str(ctx.run_dir),
         "seed": ctx.seed,
         "labels": {"name": ctx.labels.name, "seen": len(ctx.labels.seen), "unseen": len(ctx.labels.unseen)},
+        "problems": run_problems(ctx),
         "stages": {},
     }
     for name in selected:
         if not STAGES[name].available:
-            plan["stages"][name] = {"available": False}
+            plan["stages"][name] = {"available": False, "problems": [_NOT_HERE]}
             continue
         module = load_stage(name)
-        plan["stages"][name] = {"available": True, **(module.plan(ctx) if hasattr(module, "plan") else {})}
+        entry = module.plan(ctx) if hasattr(module, "plan") else {}
+        if name == "generate":
+            images, size = image_bytes(ctx)
+            entry["disk"] = f"about {size_text(size)} for {images} images (PNG)"
+        problems = stage_problems(ctx, name)
+        plan["stages"][name] = {
+            "available": not problems,
+            **entry,
+            **({"problems": problems} if problems else {}),
+        }
     return plan
+
+
+def _refuse_problems(ctx: RunContext, selected: list[str]) -> None:
+    """What the dry run marks unavailable stops the run before any work (not hours into it)."""
+    problems = run_problems(ctx) + [p for name in selected for p in stage_problems(ctx, name)]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        config = ctx.config.path or "CONFIG"
+        raise TailorgenError(
+            f"{problems[0]}{more}",
+            f"fix it and rerun; `tailorgen run {config} --dry-run` lists every problem",
+        )
 
 
 def run_pipeline(
@@ -115,6 +140,7 @@ def run_pipeline(
         if hasattr(module, "validate"):
             module.validate(ctx)
     _check_inputs(ctx, modules)
+    _refuse_problems(ctx, selected)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(ctx.path("config.toml"), saved_config(config))
     plugins = [
