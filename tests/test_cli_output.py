@@ -83,7 +83,9 @@ def test_plan_says_generation_uses_this_runs_finetuned_text_encoder() -> None:
     assert whole.returncode == 0, whole.stderr
     planned = json.loads(whole.stdout)["stages"]["generate"]["text_encoder"]
     assert planned == "runs/coco-48-17/finetune/text_encoder (written by this run's finetune stage)"
-    alone = tailorgen("run", "examples/coco-48-17.toml", "--dry-run", "--json", "--stages", "generate", cwd=ROOT)
+    alone = tailorgen(
+        "run", "examples/coco-48-17.toml", "--dry-run", "--json", "--stages", "generate", cwd=ROOT
+    )
     assert json.loads(alone.stdout)["stages"]["generate"]["text_encoder"] == "stock"
     off = ["--stages", "finetune,generate", "--set", "generate.use_finetuned_text_encoder=false"]
     disabled = tailorgen("run", "examples/coco-48-17.toml", "--dry-run", "--json", *off, cwd=ROOT)

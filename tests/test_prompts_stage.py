@@ -131,7 +131,9 @@ def test_embedding_diversity_with_a_local_encoder(models_dir: Path, tmp_path: Pa
 
 
 def test_dry_run_of_paper_configs_needs_no_network() -> None:
-    coco = tailorgen("run", str(ROOT / "examples" / "coco-48-17.toml"), "--dry-run", "--json", "--stages", "prompts")
+    coco = tailorgen(
+        "run", str(ROOT / "examples" / "coco-48-17.toml"), "--dry-run", "--json", "--stages", "prompts"
+    )
     assert coco.returncode == 0, coco.stderr
     plan = json.loads(coco.stdout)["stages"]["prompts"]
     assert plan["label_sets"] == 149
