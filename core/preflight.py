@@ -25,6 +25,9 @@ _MODEL_KEYS: dict[str, tuple[str, ...]] = {
     "train": ("train.backbone",),
     "evaluate": ("evaluate.clip_model",),
 }
+#: role -> the plugins whose ``model`` option is a Hub id or a local folder (an ``openai`` writer's
+#: is a server's model name; a third-party plugin's is its own business)
+_HUB_PLUGINS = {"prompt_writer": {"hf-chat"}, "generator": {"diffusers"}, "discriminator": {"open-clip"}}
 
 #: a PNG of a generated image is about half its raw RGB size (measured: 0.4-0.6 on SD images)
 _PNG_RATIO = 0.5
@@ -118,9 +121,15 @@ def _existing_parent(path: Path) -> Path:
 def stage_problems(ctx: RunContext, stage: str) -> list[str]:
     """What would stop ``stage`` that shows before it runs (each line starts with the key to fix)."""
     data = ctx.config.model_dump(mode="json")
+    keys = [
+        key
+        for key in _MODEL_KEYS.get(stage, ())
+        if (role := key.split(".")[0]) not in _HUB_PLUGINS
+        or _value(data, f"{role}.plugin") in _HUB_PLUGINS[role]
+    ]
     found = [
         problem
-        for key in _MODEL_KEYS.get(stage, ())
+        for key in keys
         if isinstance(value := _value(data, key), str) and value
         if (problem := _model_problem(key, value)) is not None
     ]

@@ -85,6 +85,10 @@ def test_an_offline_hub_model_must_be_in_the_cache(
     assert plan["stages"]["generate"]["problems"] == [
         "generator.options.model: someone/sd is not in the Hub cache and offline mode is on (HF_HUB_OFFLINE)"
     ]
+    # a model name an LLM server knows is no Hub id: an openai writer's model is not looked up
+    served = ["prompt_writer.plugin=openai", "prompt_writer.options={model='meta-llama/Llama-3-8B'}"]
+    plan = _plan(tiny, *served, out=tmp_path / "run", stages="prompts")
+    assert plan["stages"]["prompts"]["available"]
     (tmp_path / "hub" / "models--someone--sd").mkdir(parents=True)
     plan = _plan(tiny, "generator.options.model=someone/sd", out=tmp_path / "run", stages="generate")
     assert plan["stages"]["generate"]["available"]
