@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from tailorgen.errors import ConfigError
+from tailorgen.protocol import Protocol, apply_protocol
 from tailorgen.runtime.devices import DEFAULT_DEVICE
 from tailorgen.suggest import did_you_mean
 
@@ -60,6 +61,8 @@ class RunSection(BaseModel):
     # publish is opt-in: it needs a repo id, a token and the network
     stages: list[str] = Field(default_factory=lambda: [s for s in STAGE_ORDER if s != "publish"])
     device: str = DEFAULT_DEVICE
+    # "reference": the authors' code's behaviour where it differs (tailorgen.protocol)
+    protocol: Protocol = "clean"
 
 
 class PluginSpec(BaseModel):
@@ -303,7 +306,7 @@ def load_config(
     unknown = [s for s in config.run.stages if s not in STAGE_ORDER]
     if unknown:
         raise unknown_stages_error(unknown, f"{config.where('run.stages')}: run.stages: ")
-    return config
+    return apply_protocol(config)
 
 
 def as_run_config(config: RunConfig | str | os.PathLike[str] | Mapping[str, Any]) -> RunConfig:

@@ -14,6 +14,7 @@ from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_text
 from tailorgen.manifest import Manifest
 from tailorgen.preflight import image_bytes, run_problems, size_text, stage_problems
+from tailorgen.protocol import describe_protocol
 from tailorgen.stages import STAGES, load_stage
 
 __all__ = ["ConfigLike", "plan_pipeline", "run_pipeline", "saved_config"]
@@ -82,6 +83,7 @@ def plan_pipeline(
         "seed": ctx.seed,
         "labels": {"name": ctx.labels.name, "seen": len(ctx.labels.seen), "unseen": len(ctx.labels.unseen)},
         "problems": run_problems(ctx),
+        "protocol": describe_protocol(config),
         "stages": {},
     }
     for name in selected:

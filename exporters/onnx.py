@@ -70,23 +70,10 @@ class OnnxExporter(ValidatingExporter):
     options: OnnxOptions
 
     def export(self, classifier: Any, out_dir: Any) -> Path:
-        from tailorgen.exporters.onnx_graph import export_graph
-        from tailorgen.exporters.validation import FP32
-        from tailorgen.predict.torch_backend import TorchPredictor
-
-        if self.validation.batch_size == self.options.export_batch_size:
-            raise ConfigError(
-                f"export validation batch size {self.validation.batch_size} equals the onnx export batch size",
-                "validation must use another batch size to prove the batch axis is dynamic",
-            )
+        self._begin_export(classifier)
         metadata = ModelMetadata.from_classifier(classifier)
         path = Path(out_dir) / self.options.file_name
-        self.reports = []
-        self._reference = TorchPredictor(classifier, _device_of(classifier))
-        self._judge = self._accuracy_judge()
-        with atomic_path(path, suffix=".onnx") as tmp:  # a model that fails validation never lands
-            export_graph(classifier, tmp, metadata, self.options.export_batch_size)
-            self.reports.append(self._judged(self._check(classifier, tmp, FP32, path.name), tmp, limit=False))
+        self._write_model(classifier, path, metadata)
         for option, (suffix, convert, tolerance, images) in self._variants(metadata).items():
             target = variant_path(path, suffix)
             if not getattr(self.options, option):
@@ -100,6 +87,73 @@ class OnnxExporter(ValidatingExporter):
         self._export_pixels(classifier, path, metadata)
         return path
 
+    def provide(self, classifier: Any, out_dir: Any, variant: str | None = None) -> tuple[Path, Path | None]:
+        """(``model.onnx``, its ``variant`` or None if refused) of ``classifier`` for another exporter
+        to build from, in the shared export folder: files already there are kept when they reproduce
+        PyTorch (the ``onnx`` exporter wrote them), else written here. Nothing else is touched,
+        except the variants of an older ``model.onnx`` this replaces. Each file gets a report."""
+        from tailorgen.exporters.validation import FP32
+
+        self._begin_export(classifier)
+        metadata = ModelMetadata.from_classifier(classifier)
+        path = Path(out_dir) / self.options.file_name
+        if self._kept(classifier, path, FP32, limit=False) is None:
+            for suffix in (*(spec[0] for spec in self._variants(metadata).values()), "pixels"):
+                variant_path(path, suffix).unlink(missing_ok=True)  # they belong to the older model
+            self._write_model(classifier, path, metadata)
+        if variant is None:
+            return path, path
+        suffix, convert, tolerance, _ = self._variants(metadata)[variant]
+        target = variant_path(path, suffix)
+        if self._kept(classifier, target, tolerance) is None:
+            self._write_variant(
+                target,
+                lambda tmp: convert(path, tmp, metadata),
+                lambda tmp: self._check(classifier, tmp, tolerance, target.name),
+            )
+        return path, target if target.is_file() else None
+
+    def _begin_export(self, classifier: Any) -> None:
+        if self.validation.batch_size == self.options.export_batch_size:
+            raise ConfigError(
+                f"export validation batch size {self.validation.batch_size} equals the onnx export batch size",
+                "validation must use another batch size to prove the batch axis is dynamic",
+            )
+        self._begin(classifier)
+
+    def _write_model(self, classifier: Any, path: Path, metadata: ModelMetadata) -> None:
+        """The fp32 graph: validated against PyTorch, its mAP measured (never refused: it is the model)."""
+        from tailorgen.exporters.onnx_graph import export_graph
+        from tailorgen.exporters.validation import FP32
+        from tailorgen.predict.onnx_backend import open_onnx
+
+        with atomic_path(path, suffix=".onnx") as tmp:  # a model that fails validation never lands
+            export_graph(classifier, tmp, metadata, self.options.export_batch_size)
+            report = self._check(classifier, tmp, FP32, path.name)
+            self.reports.append(self._judged(report, open_onnx(tmp), limit=False))
+
+    def _kept(self, classifier: Any, path: Path, tolerance: Tolerance, *, limit: bool = True) -> Any:
+        """The report of ``path`` as it is on disk, or None when it is missing or not this
+        classifier's (it fails validation); judged like a new file (refused: removed)."""
+        from dataclasses import replace
+
+        from tailorgen.exporters.accuracy import VariantRefusedError
+        from tailorgen.predict.onnx_backend import open_onnx
+
+        if not path.is_file():
+            return None
+        try:
+            report = self._check(classifier, path, tolerance, path.name)
+        except Exception:  # disagrees, or cannot even run this classifier's input: another model
+            return None
+        try:
+            report = self._judged(report, open_onnx(path), limit=limit)
+        except VariantRefusedError as refusal:
+            path.unlink(missing_ok=True)
+            report = replace(report, **refusal.result, refused=refusal.reason)
+        self.reports.append(report)
+        return report
+
     def _variants(self, metadata: ModelMetadata) -> dict[str, tuple[str, Any, Tolerance, Any]]:
         """option -> (file suffix, converter, tolerance, validation images or None for random ones)."""
         from functools import partial
@@ -110,64 +164,49 @@ class OnnxExporter(ValidatingExporter):
         variants: dict[str, tuple[str, Any, Tolerance, Any]] = {
             option: (*spec, None) for option, spec in VARIANTS.items()
         }
-        calibration = self._calibration_batches() if self.options.int8_static else [None]
+        calibration, held_out = self._calibration_batches() if self.options.int8_static else ([None], None)
         convert = partial(quantize_int8_static, calibration=calibration)
-        first = None if calibration[0] is None else calibration[0][: self.validation.batch_size]
-        variants["int8_static"] = ("int8-static", convert, INT8_STATIC, first)  # listed even when off:
+        variants["int8_static"] = ("int8-static", convert, INT8_STATIC, held_out)  # listed even when off:
         return variants  # an older export's file is then removed
 
-    def _calibration_batches(self, batch_size: int = 8) -> list[Any]:
+    def _calibration_batches(self, batch_size: int = 8) -> tuple[list[Any], Any]:
+        """(calibration batches, the held-out batch static int8 is checked on): the last
+        ``validation.batch_size`` calibration images are kept out of the calibration."""
         paths = self.validation.calibration_images
-        if not paths:
+        held = self.validation.batch_size
+        if len(paths) <= held:
             raise ConfigError(
-                "the onnx exporter's int8_static needs calibration images and has none",
+                f"the onnx exporter's int8_static needs more than {held} calibration images and has {len(paths)}"
+                f" ({held} are held out to check it)",
                 "export from a run with synthetic images (tailorgen run CONFIG --stages export), "
                 "or set int8_static = false",
             )
         from tailorgen.predict.images import load_image
 
-        return [
-            self._reference.preprocess([load_image(p) for p in paths[i : i + batch_size]])
-            for i in range(0, len(paths), batch_size)
+        assert self._reference is not None
+        calibrate, check = paths[:-held], paths[-held:]
+        batches = [
+            self._reference.preprocess([load_image(p) for p in calibrate[i : i + batch_size]])
+            for i in range(0, len(calibrate), batch_size)
         ]
-
-    def _accuracy_judge(self) -> Any:
-        import numpy as np
-        from tailorgen.exporters.accuracy import AccuracyJudge
-
-        v = self.validation
-        if not v.accuracy_images:
-            return None
-        return AccuracyJudge(v.accuracy_images, np.asarray(v.accuracy_targets), v.map_budget)
+        return batches, self._reference.preprocess([load_image(p) for p in check])
 
     def _write_variant(self, target: Path, write: Any, check: Any, judged: bool = True) -> None:
         """Write, validate and judge one variant; a refused one is not written (an older copy goes)."""
         from dataclasses import replace
 
         from tailorgen.exporters.accuracy import VariantRefusedError
+        from tailorgen.predict.onnx_backend import open_onnx
 
         report = None
         try:
             with atomic_path(target, suffix=".onnx") as tmp:
                 write(tmp)
                 report = check(tmp)
-                self.reports.append(self._judged(report, tmp) if judged else report)
+                self.reports.append(self._judged(report, open_onnx(tmp)) if judged else report)
         except VariantRefusedError as refusal:
             target.unlink(missing_ok=True)
             self.reports.append(replace(report, **refusal.result, refused=refusal.reason))
-
-    def _judged(self, report: ValidationReport, path: Path, *, limit: bool = True) -> ValidationReport:
-        """``report`` with the artefact's mAP on the evaluation split (VariantRefusedError beyond budget)."""
-        from dataclasses import replace
-
-        from tailorgen.predict.onnx_backend import open_onnx
-
-        if self._judge is None:
-            return report
-        judge = self._judge if limit else replace(self._judge, budget=float("inf"))
-        result = judge.judge(report.artefact, open_onnx(path).predict, self._reference.predict)
-        self._judge.reference_map = judge.reference_map
-        return replace(report, **result)
 
     def _export_pixels(self, classifier: Any, path: Path, metadata: ModelMetadata) -> None:
         """The uint8-input variant, validated on pictures of several sizes against PIL preprocessing."""
@@ -207,12 +246,12 @@ class OnnxExporter(ValidatingExporter):
     ) -> ValidationReport:
         from tailorgen.exporters.validation import validate
         from tailorgen.predict.onnx_backend import OnnxPredictor
-        from tailorgen.predict.torch_backend import TorchPredictor
 
+        assert self._reference is not None
         candidate = OnnxPredictor(path, provider="cpu")
         return validate(
             candidate.probabilities,
-            TorchPredictor(classifier, _device_of(classifier)).probabilities,
+            self._reference.probabilities,
             image_size=candidate.metadata.image_size,
             tolerance=tolerance,
             settings=self.validation,
@@ -220,10 +259,6 @@ class OnnxExporter(ValidatingExporter):
             reference_name="PyTorch",
             images=images,
         )
-
-
-def _device_of(module: Any) -> str:
-    return str(next(module.parameters()).device)
 
 
 @hookimpl

@@ -7,6 +7,7 @@ it was built for (engines run nowhere else); its metadata goes to ``<engine>.jso
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,6 +19,8 @@ from tailorgen.io import atomic_path, atomic_write_text
 from tailorgen.registry import hookimpl
 
 __all__ = ["TensorRTExporter", "TensorRTOptions", "gpu_name", "register_exporters"]
+
+log = logging.getLogger(__name__)
 
 
 class TensorRTOptions(BaseModel):
@@ -62,13 +65,8 @@ class TensorRTExporter(ValidatingExporter):
     options: TensorRTOptions
 
     def export(self, classifier: Any, out_dir: Any) -> Path:
-        from tailorgen.exporters.tensorrt_build import (
-            BatchProfile,
-            build_engine,
-            device_key,
-            engine_file_name,
-        )
-        from tailorgen.predict.tensorrt_backend import metadata_path, require_tensorrt
+        from tailorgen.exporters.tensorrt_build import device_key, engine_file_name
+        from tailorgen.predict.tensorrt_backend import device_index, metadata_path, require_tensorrt
 
         trt = require_tensorrt()  # before any work: the install hint is the whole answer
         o = self.options
@@ -78,7 +76,7 @@ class TensorRTExporter(ValidatingExporter):
                 f"{o.min_batch}..{o.max_batch}",
                 "change [export] validation_batch_size or the tensorrt min_batch/max_batch options",
             )
-        gpu = gpu_name(o.device)
+        gpu = gpu_name(device_index(o.device))
         out = Path(out_dir)
         reference, source = self._onnx_models(classifier, out)
         engine = out / engine_file_name(source.name.removesuffix(".onnx"), gpu, trt.__version__)
@@ -87,44 +85,77 @@ class TensorRTExporter(ValidatingExporter):
             if o.timing_cache
             else out / f"timing.{device_key(gpu, trt.__version__)}.cache"
         )
-        with atomic_path(engine, suffix=".engine") as tmp:  # an engine that fails validation never lands
-            build_engine(
-                trt,
-                source,
-                tmp,
-                profile=BatchProfile(o.min_batch, o.opt_batch, o.max_batch),
-                timing_cache=cache,
-                workspace_bytes=int(o.workspace_gib * 2**30) if o.workspace_gib else None,
-                tf32=o.tf32,
-            )
-            self.reports.append(self._check(tmp, reference, engine.name))
         metadata = ModelMetadata.from_classifier(classifier)
-        atomic_write_text(metadata_path(engine), metadata.model_dump_json(indent=2) + "\n")
+        exact = source == reference and not o.tf32
+        self._build(
+            trt, source, engine, cache, lambda tmp: self._check(tmp, reference, engine.name, exact, metadata)
+        )
+        if engine.is_file():
+            atomic_write_text(metadata_path(engine), metadata.model_dump_json(indent=2) + "\n")
+        else:  # refused: its metadata must not outlive it
+            metadata_path(engine).unlink(missing_ok=True)
         return engine
 
+    def _build(self, trt: Any, source: Path, engine: Path, cache: Path, check: Any) -> None:
+        """Build on the options' device, check and judge; a refused engine is not written (an older one goes)."""
+        from dataclasses import replace
+
+        from tailorgen.exporters.accuracy import VariantRefusedError
+        from tailorgen.exporters.tensorrt_build import BatchProfile, build_engine
+        from tailorgen.predict import tensorrt_backend
+
+        o = self.options
+        report = None
+        try:
+            with atomic_path(engine, suffix=".engine") as tmp:  # an engine that fails validation never lands
+                with tensorrt_backend.on_device(o.device):  # TensorRT builds on the current device
+                    build_engine(
+                        trt,
+                        source,
+                        tmp,
+                        profile=BatchProfile(o.min_batch, o.opt_batch, o.max_batch),
+                        timing_cache=cache,
+                        workspace_bytes=int(o.workspace_gib * 2**30) if o.workspace_gib else None,
+                        tf32=o.tf32,
+                    )
+                report, predictor = check(tmp)
+                self.reports.append(self._judged(report, predictor))
+        except VariantRefusedError as refusal:
+            engine.unlink(missing_ok=True)
+            self.reports.append(replace(report, **refusal.result, refused=refusal.reason))
+
     def _onnx_models(self, classifier: Any, out: Path) -> tuple[Path, Path]:
-        """(fp32 ONNX = the reference, ONNX to build from), exported and validated afresh.
+        """(fp32 ONNX = the reference, ONNX to build from): the ``onnx`` exporter's files in the shared
+        export folder when they are this classifier's, else written (and judged) here. An fp16
+        source refused by the mAP budget is replaced by the fp32 model, with a warning."""
+        from tailorgen.exporters.onnx import OnnxExporter
 
-        Always re-exported: a model.onnx already there may come from an older classifier.
-        """
-        from tailorgen.exporters.onnx import OnnxExporter, OnnxOptions, variant_path
-
-        onnx = OnnxExporter(OnnxOptions(fp16=self.options.precision == "fp16"))
+        onnx = OnnxExporter()
         onnx.validation = self.validation
-        reference = onnx.export(classifier, out)
+        fp16 = self.options.precision == "fp16"
+        reference, source = onnx.provide(classifier, out, "fp16" if fp16 else None)
         self.reports = list(onnx.reports)
-        source = variant_path(reference, "fp16") if self.options.precision == "fp16" else reference
+        self._reference, self._judge = onnx._reference, onnx._judge
+        if source is None:
+            log.warning(
+                "export: tensorrt builds from %s (fp32): its fp16 source was refused by the mAP budget",
+                reference.name,
+            )
+            return reference, reference
         return reference, source
 
-    def _check(self, engine: Path, reference: Path, artefact: str) -> Any:
+    def _check(
+        self, engine: Path, reference: Path, artefact: str, exact: bool, metadata: ModelMetadata
+    ) -> Any:
+        """(report against onnxruntime, the engine's predictor: it is judged by mAP like every ONNX variant)."""
         from tailorgen.exporters.validation import FP16, FP32, validate
         from tailorgen.predict.onnx_backend import OnnxPredictor
-        from tailorgen.predict.tensorrt_backend import TensorRTRunner
+        from tailorgen.predict.tensorrt_backend import TensorRTPredictor
 
         baseline = OnnxPredictor(reference, provider="cpu")
-        exact = self.options.precision == "fp32" and not self.options.tf32
-        return validate(
-            TensorRTRunner(engine, device=self.options.device),
+        predictor = TensorRTPredictor(engine, device=self.options.device, metadata=metadata)
+        report = validate(
+            predictor.runner,
             baseline.probabilities,
             image_size=baseline.metadata.image_size,
             tolerance=FP32 if exact else FP16,
@@ -132,6 +163,7 @@ class TensorRTExporter(ValidatingExporter):
             artefact=artefact,
             reference_name="onnxruntime",
         )
+        return report, predictor
 
 
 @hookimpl

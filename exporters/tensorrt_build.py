@@ -6,6 +6,7 @@ precision of the ONNX it is built from, so fp16 engines come from an fp16 ONNX.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,8 @@ from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_bytes
 
 __all__ = ["BatchProfile", "BuildResult", "build_engine", "device_key", "engine_file_name", "parser_errors"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -72,6 +75,23 @@ def _network(trt: ModuleType, builder: Any) -> Any:
     return builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
 
 
+def _use_timing_cache(config: Any, path: Path) -> bool:
+    """Give ``config`` the timing cache at ``path`` (True), or a new one when there is none or
+    TensorRT refuses it (another GPU or version, or corrupt: ``create_timing_cache`` returns None)."""
+    cached = path.read_bytes() if path.is_file() else b""
+    if cached:
+        cache = config.create_timing_cache(cached)
+        if cache is not None and config.set_timing_cache(cache, False):
+            return True
+        log.warning(
+            "TensorRT refused the timing cache %s (another GPU or TensorRT version?): rebuilding it", path
+        )
+    fresh = config.create_timing_cache(b"")
+    if fresh is None or not config.set_timing_cache(fresh, False):
+        raise TailorgenError("TensorRT cannot create an empty timing cache", "see the TensorRT log above")
+    return False
+
+
 def build_engine(
     trt: ModuleType,
     onnx_path: Path,
@@ -105,11 +125,7 @@ def build_engine(
         config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, workspace_bytes)
     if not tf32 and hasattr(trt.BuilderFlag, "TF32"):
         config.clear_flag(trt.BuilderFlag.TF32)  # exact fp32 maths (TF32 keeps ~10 mantissa bits)
-    cached = timing_cache.read_bytes() if timing_cache.is_file() else b""
-    accepted = bool(config.set_timing_cache(config.create_timing_cache(cached), False))
-    if not accepted:  # written by another GPU or TensorRT version: start afresh
-        config.set_timing_cache(config.create_timing_cache(b""), False)
-    reused = bool(cached) and accepted
+    reused = _use_timing_cache(config, timing_cache)
     optimisation = builder.create_optimization_profile()
     dims = shape[1:]
     optimisation.set_shape(tensor.name, (profile.min, *dims), (profile.opt, *dims), (profile.max, *dims))

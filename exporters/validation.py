@@ -6,6 +6,7 @@ Every exporter runs :func:`validate` before it keeps an artefact; a failure rais
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
@@ -18,6 +19,7 @@ __all__ = [
     "FP32",
     "INT8",
     "INT8_STATIC",
+    "MAX_SATURATED",
     "ExportValidationError",
     "Tolerance",
     "ValidationReport",
@@ -52,6 +54,12 @@ INT8 = Tolerance(atol=5e-2, rtol=5e-2)
 #: calibrated activation ranges); its real judge is the mAP it loses (tailorgen.exporters.accuracy)
 INT8_STATIC = Tolerance(atol=1e-1, rtol=1e-1, top_k=1)
 
+log = logging.getLogger(__name__)
+
+#: a check where more than this share of the probabilities sits at 0 or 1 proves nothing (an error
+#: there is invisible after the sigmoid): it fails unless ``allow_saturated``
+MAX_SATURATED = 0.5
+
 
 class ExportValidationError(TailorgenError):
     """An exported model disagrees with its reference beyond the stated tolerance."""
@@ -70,12 +78,17 @@ class ValidationReport:
     max_abs_error: float
     worst_error_ratio: float  # largest |diff| / (atol + rtol * |ref|); <= 1 passes
     ranking_mismatches: int  # rows whose top-k ranking differs beyond ties
-    saturated_fraction: float  # reference probabilities within 1e-6 of 0 or 1: they hide errors
+    saturated_fraction: float  # of both outputs within 1e-6 of 0 or 1: errors hide there
     passed: bool
     map: float | None = None  # mAP x 100 on the evaluation split, when the export stage gave one
     reference_map: float | None = None  # PyTorch's mAP there
     map_loss: float | None = None
     refused: str | None = None  # why the artefact was not written
+
+    @property
+    def saturated(self) -> bool:
+        """Too many probabilities at 0/1 for this check to show an error (see ``MAX_SATURATED``)."""
+        return self.saturated_fraction > MAX_SATURATED
 
     def summary(self) -> str:
         verdict = "ok" if self.passed else "FAILED"
@@ -84,7 +97,7 @@ class ValidationReport:
             f"{self.max_abs_error:.3g} (atol {self.atol:g}, rtol {self.rtol:g}), top-{self.top_k} ranking differs "
             f"in {self.ranking_mismatches}/{self.batch_size} rows"
             + (
-                f" ({self.saturated_fraction:.0%} of the reference saturated at 0/1)"
+                f" ({self.saturated_fraction:.0%} of the probabilities saturated at 0/1)"
                 if self.saturated_fraction
                 else ""
             )
@@ -114,6 +127,10 @@ def _ranking_mismatches(reference: np.ndarray, candidate: np.ndarray, allowed: n
     return int(bad.any(axis=1).sum())
 
 
+def _saturated_fraction(probabilities: np.ndarray) -> float:
+    return float((np.minimum(probabilities, 1 - probabilities) < 1e-6).mean())
+
+
 def compare(
     reference: np.ndarray, candidate: np.ndarray, tolerance: Tolerance, *, artefact: str, reference_name: str
 ) -> ValidationReport:
@@ -133,6 +150,7 @@ def compare(
     mismatches = (
         _ranking_mismatches(reference, candidate, allowed, tolerance.top_k) if finite else len(reference)
     )
+    saturated = max(_saturated_fraction(reference), _saturated_fraction(candidate) if finite else 0.0)
     return ValidationReport(
         artefact=artefact,
         reference=reference_name,
@@ -143,7 +161,7 @@ def compare(
         max_abs_error=max_abs,
         worst_error_ratio=ratio,
         ranking_mismatches=mismatches,
-        saturated_fraction=float((np.minimum(reference, 1 - reference) < 1e-6).mean()),
+        saturated_fraction=saturated,
         passed=finite and ratio <= 1.0 and mismatches == 0,
     )
 
@@ -169,6 +187,20 @@ def validate(
     report = compare(
         reference(images), candidate(images), tolerance, artefact=artefact, reference_name=reference_name
     )
+    if report.saturated and not settings.allow_saturated:
+        raise ExportValidationError(
+            f"export validation of {artefact} proves nothing: {report.saturated_fraction:.0%} of the "
+            f"probabilities on the validation inputs are saturated at 0/1 (more than {MAX_SATURATED:.0%}), "
+            "where a wrong export agrees as well as a right one",
+            "export a classifier that is not saturated (the train stage warns; lower train.aggregation_scale), "
+            "or set [export] allow_saturated = true to keep exports this check cannot judge",
+        )
+    if report.saturated:
+        log.warning(
+            "export: %s kept unjudged: %.0f%% of the probabilities are saturated at 0/1 ([export] allow_saturated)",
+            artefact,
+            100 * report.saturated_fraction,
+        )
     if not report.passed:
         raise ExportValidationError(
             f"export validation failed: {report.summary()}",

@@ -19,6 +19,9 @@ class GlobalBranchOptions(BaseModel):
     init_scale: float = Field(
         0.0, description="initial per-channel scale of the branch output (0: no change)"
     )
+    init_std: float = Field(
+        0.0, ge=0, description="draw the initial scale from N(init_scale, init_std) (the reference: 1e-4)"
+    )
 
 
 class GlobalBranchHead(FusionHead):
@@ -32,7 +35,7 @@ class GlobalBranchHead(FusionHead):
         from tailorgen.classifier.global_branch import attach_global_branches
 
         opts = self.options
-        return attach_global_branches(visual, opts.heads, opts.reduction, opts.init_scale)  # type: ignore[attr-defined]
+        return attach_global_branches(visual, opts.heads, opts.reduction, opts.init_scale, opts.init_std)  # type: ignore[attr-defined]
 
 
 class NoFusionHead(FusionHead):

@@ -28,6 +28,11 @@ class HFChatOptions(ChatDialogOptions):
     model: str = Field("meta-llama/Llama-2-7b-chat-hf", description="Hub id or local directory of a chat LM.")
     revision: str | None = Field(None, description="Hub revision (branch, tag or commit) to pin.")
     max_new_tokens: int = Field(512, ge=1, description="Most tokens generated per reply.")
+    max_total_tokens: int | None = Field(
+        None,
+        ge=2,
+        description="Most tokens of prompt and reply together (the reference's Llama max_seq_len: 512); none: no cap.",
+    )
     batch_size: int = Field(8, ge=1, description="Label sets generated together.")
     device: str = Field("auto", description="'auto' (cuda if available), 'cpu', 'cuda', 'cuda:1', ...")
     dtype: Literal["auto", "float32", "float16", "bfloat16"] = Field(

@@ -14,7 +14,7 @@ from transformers import (
     LogitsProcessorList,
 )
 
-__all__ = ["RowSampler", "generate_replies", "load_chat_model"]
+__all__ = ["RowSampler", "generate_replies", "load_chat_model", "reply_budget"]
 
 _DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -74,6 +74,15 @@ class RowSampler(LogitsProcessor):
         return out.scatter(1, chosen, 0.0)
 
 
+def reply_budget(prompt_tokens: int, options: Any) -> int:
+    """New tokens allowed: ``max_new_tokens``, less where ``max_total_tokens`` caps prompt + reply
+    (the reference's Llama: ``max_seq_len`` 512 for both; at least one token)."""
+    cap = getattr(options, "max_total_tokens", None)
+    if cap is None:
+        return int(options.max_new_tokens)
+    return max(1, min(int(options.max_new_tokens), cap - prompt_tokens))
+
+
 def generate_replies(
     model: Any, tokenizer: Any, prompts: list[str], seeds: list[int], options: Any
 ) -> list[str]:
@@ -81,7 +90,7 @@ def generate_replies(
     batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(model.device)
     config = GenerationConfig(
         do_sample=False,
-        max_new_tokens=options.max_new_tokens,
+        max_new_tokens=reply_budget(batch["input_ids"].shape[1], options),
         pad_token_id=tokenizer.pad_token_id,
         eos_token_id=tokenizer.eos_token_id,
     )

@@ -4,21 +4,33 @@ The builder records what it is asked and serialises an "engine" that names the O
 built from and its optimisation profile. The runtime deserialises that, refuses input shapes
 outside the profile like TensorRT does (``set_input_shape`` returns False), and its
 ``execute_async_v3`` reads the input from the address bound with ``set_tensor_address``, runs the
-ONNX file with onnxruntime and writes the output to the bound address. Tests hand the runner host
-(CPU) buffers, so ``TensorRTRunner``'s own code runs end to end without a GPU.
+ONNX file with onnxruntime and writes the output to the bound address.
+
+The fake is a real module object (``__spec__``, ``__loader__``, ``__file__``): placed in
+``sys.modules`` it answers ``importlib.util.find_spec("tensorrt")`` as an installed package does
+(torch._dynamo asks on its first import). It also plays the CUDA "current device" TensorRT builds
+and runs on (:meth:`FakeTensorRT.on_device`). The public runner takes CUDA memory only; the
+:class:`HostTensorRTRunner` here binds host (CPU) buffers instead, which only this fake can read,
+so the runner's own code runs end to end without a GPU. :func:`install` puts all of it in place.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import importlib.abc
+import importlib.machinery
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import numpy as np
+from tailorgen.predict import tensorrt_backend
 
-__all__ = ["FakeTensorRT"]
+__all__ = ["FakeTensorRT", "HostTensorRTRunner", "install"]
 
 #: fake DataType -> numpy dtype of a buffer
 _NUMPY = {"FLOAT": np.float32, "HALF": np.float16, "INT8": np.int8}
@@ -80,6 +92,7 @@ class _Context:
         out = _host_array(self.addresses[engine.output], result.shape, _NUMPY[engine.output_dtype])
         out[...] = result
         engine.fake.calls.append(("execute", self.shape))
+        engine.fake.devices.append(("execute", engine.fake.current_device))
         return True
 
 
@@ -123,10 +136,33 @@ class _Engine:
         return None if self.fake.fail_context else _Context(self)
 
 
-class FakeTensorRT(SimpleNamespace):
-    """Enough of the TensorRT 11 Python API for the builder and the runner, recording what it was asked."""
+class _Loader(importlib.abc.Loader):
+    """Hands out the one fake module (``importlib.util.module_from_spec`` and reloads work)."""
 
-    def __init__(self, version="11.4.0.106", parse_errors=(), foreign_cache=b"other-gpu"):
+    def __init__(self, module: ModuleType) -> None:
+        self.module = module
+
+    def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
+        return self.module
+
+    def exec_module(self, module: ModuleType) -> None:
+        pass
+
+
+class FakeTensorRT(ModuleType):
+    """Enough of the TensorRT 11 Python API for the builder and the runner, recording what it was asked.
+
+    ``foreign_cache`` is a timing cache TensorRT refuses: ``set_timing_cache`` returns False for it,
+    or, with ``cache_refusal="none"``, ``create_timing_cache`` returns None (what a corrupt cache gets).
+    """
+
+    def __init__(
+        self, version="11.4.0.106", parse_errors=(), foreign_cache=b"other-gpu", cache_refusal="false"
+    ):
+        super().__init__("tensorrt", "A stand-in for TensorRT (tests/fake_tensorrt.py).")
+        self.__spec__ = importlib.machinery.ModuleSpec("tensorrt", _Loader(self), origin=__file__)
+        self.__loader__ = self.__spec__.loader
+        self.__file__ = __file__
         calls: list[tuple] = []
         fake = self
 
@@ -178,6 +214,8 @@ class FakeTensorRT(SimpleNamespace):
 
             def create_timing_cache(self, data):
                 calls.append(("create_timing_cache", bytes(data)))
+                if cache_refusal == "none" and bytes(data) == foreign_cache:
+                    return None
                 return SimpleNamespace(data=bytes(data))
 
             def set_timing_cache(self, cache, ignore_mismatch):
@@ -212,6 +250,7 @@ class FakeTensorRT(SimpleNamespace):
                 return profile
 
             def build_serialized_network(self, network, config):
+                fake.devices.append(("build", fake.current_device))
                 if not fake.build_ok:
                     return None
                 _, lo, opt, hi = config.profiles[0]
@@ -223,14 +262,17 @@ class FakeTensorRT(SimpleNamespace):
                 pass
 
             def deserialize_cuda_engine(self, data):
+                fake.devices.append(("deserialize", fake.current_device))
                 data = bytes(data)
                 if not data.startswith(b"FAKE-ENGINE"):
                     return None  # TensorRT logs and returns None for a foreign or corrupt engine
                 return _Engine(fake, json.loads(data[len(b"FAKE-ENGINE") :]))
 
-        super().__init__(
+        vars(self).update(
             __version__=version,
             calls=calls,
+            devices=[],  # (what, CUDA device current while it happened)
+            current_device=0,
             build_ok=True,
             refuse_profile=False,
             fail_context=False,
@@ -247,3 +289,38 @@ class FakeTensorRT(SimpleNamespace):
             TensorIOMode=SimpleNamespace(INPUT="INPUT", OUTPUT="OUTPUT"),
             DataType=SimpleNamespace(FLOAT="FLOAT", HALF="HALF", INT8="INT8"),
         )
+
+    @contextlib.contextmanager
+    def on_device(self, index: int) -> Iterator[None]:
+        """Stands in for ``torch.cuda.device(index)``: the device TensorRT calls see as current."""
+        before, self.current_device = self.current_device, index
+        try:
+            yield
+        finally:
+            self.current_device = before
+
+
+class HostTensorRTRunner(tensorrt_backend.TensorRTRunner):
+    """The public runner with host (CPU) buffers: only the fake runtime, which reads host memory, can
+    run it. Everything else (device switching, shapes, padding, checks) is the public runner's code."""
+
+    def _buffer_device(self, index: int) -> Any:
+        import torch
+
+        return torch.device("cpu")
+
+    def _stream_handle(self) -> tuple[int, Any]:
+        return 0, lambda: None  # nothing runs asynchronously on the host
+
+
+def install(monkeypatch: Any, trt: FakeTensorRT | None = None, gpu: str = "NVIDIA H200") -> FakeTensorRT:
+    """Put ``trt`` (a new fake by default) in place of TensorRT, the host runner in place of the
+    public one, the fake's current device in place of CUDA's, and ``gpu`` as every device's name."""
+    from tailorgen.exporters import tensorrt as trt_exporter
+
+    trt = trt or FakeTensorRT()
+    monkeypatch.setitem(sys.modules, "tensorrt", trt)
+    monkeypatch.setattr(tensorrt_backend, "TensorRTRunner", HostTensorRTRunner)
+    monkeypatch.setattr(tensorrt_backend, "on_device", trt.on_device)
+    monkeypatch.setattr(trt_exporter, "gpu_name", lambda device: gpu)
+    return trt

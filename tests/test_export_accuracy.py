@@ -85,8 +85,46 @@ def test_a_variant_losing_more_than_the_budget_is_refused(data, tmp_path, caplog
 
 def test_static_int8_needs_calibration_images_and_an_older_one_goes(data, tmp_path):
     exporter = OnnxExporter(OnnxOptions(int8_static=True))
-    with pytest.raises(ConfigError, match="int8_static needs calibration images"):
+    with pytest.raises(ConfigError, match="int8_static needs more than 3 calibration images and has 0"):
+        exporter.export(data[0], tmp_path)
+    exporter.validation = ValidationSettings(calibration_images=data[3][:3])
+    with pytest.raises(ConfigError, match=r"has 3 \(3 are held out to check it\)"):
         exporter.export(data[0], tmp_path)
     (tmp_path / "model.int8-static.onnx").write_bytes(b"from an older export")
     OnnxExporter().export(data[0], tmp_path)
     assert not (tmp_path / "model.int8-static.onnx").exists()
+
+
+def test_static_int8_is_checked_on_images_kept_out_of_its_calibration(data, tmp_path, monkeypatch):
+    """Its tolerance check runs on the last calibration images, which the calibration never sees."""
+    from tailorgen.exporters import onnx_variants
+
+    calibrated, checked = [], []
+    quantize = onnx_variants.quantize_int8_static
+
+    def recording(source, target, metadata, calibration):
+        calibrated.extend(np.concatenate(calibration))
+        quantize(source, target, metadata, calibration)
+
+    check = OnnxExporter._check
+
+    def recording_check(self, *args):  # (classifier, path, tolerance, artefact, images)
+        if args[3] == "model.int8-static.onnx":
+            checked.extend(args[4])
+        return check(self, *args)
+
+    monkeypatch.setattr(onnx_variants, "quantize_int8_static", recording)
+    monkeypatch.setattr(OnnxExporter, "_check", recording_check)
+    _exporter(data, budget=100.0, options=OnnxOptions(int8_static=True)).export(data[0], tmp_path)
+    paths = data[3]
+    assert len(calibrated) == len(paths) - 3
+    assert len(checked) == 3
+    reference = TorchPredictor(data[0])
+    np.testing.assert_array_equal(np.stack(checked), reference.preprocess(_load(paths[-3:])))
+    np.testing.assert_array_equal(np.stack(calibrated), reference.preprocess(_load(paths[:-3])))
+
+
+def _load(paths):
+    from tailorgen.predict.images import load_image
+
+    return [load_image(p) for p in paths]

@@ -126,3 +126,28 @@ def test_compare_measures_errors_and_treats_near_ties_as_ties():
     assert not _compare(ref, [[np.nan, 0.5, 0.5, 0.1]]).passed
     with pytest.raises(ExportValidationError, match="shape"):
         _compare(ref, [[0.9, 0.5]])
+
+
+def test_saturated_outputs_fail_validation_with_a_clear_message(demo_models, tmp_path, caplog):
+    """At 0/1 a wrong export agrees as well as a right one: such a check fails, saying why."""
+    ref = [[1.0, 0.0, 1e-8, 0.3]] * 3  # 3 of 4 probabilities saturated
+    report = _compare(ref, ref)
+    assert report.saturated
+    assert "(75% of the probabilities saturated at 0/1)" in report.summary()
+    assert not _compare([[1.0, 0.0, 0.5, 0.3]], [[1.0, 0.0, 0.5, 0.3]]).saturated  # half is not too many
+    assert _compare([[0.5, 0.5]], [[1.0, 0.0]]).saturated  # a saturated candidate counts too
+    from tailorgen.classifier import Classifier
+
+    saturating = Classifier.build(f"local-dir:{demo_models['clip-rn']}", ["a", "b", "c"], logit_scale=100.0)
+    with pytest.raises(
+        ExportValidationError, match=r"validation of model\.onnx proves nothing: \d+% .*saturated"
+    ) as info:
+        OnnxExporter().export(saturating, tmp_path)
+    assert "[export] allow_saturated = true" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+    exporter = OnnxExporter()
+    exporter.validation = ValidationSettings(allow_saturated=True)
+    with caplog.at_level("WARNING", logger="tailorgen.exporters.validation"):
+        exporter.export(saturating, tmp_path)
+    assert exporter.reports[0].saturated
+    assert "model.onnx kept unjudged" in caplog.text

@@ -97,19 +97,24 @@ def test_demo_through_export_writes_a_model_both_backends_agree_on(
         assert [x["label"] for x in a["labels"]] == [x["label"] for x in b["labels"]]
 
 
-def test_stage_reports_map_per_variant_and_calibrates_static_int8(config, demo_models, tmp_path):
-    """[evaluate] dataset/split is the accuracy judge; this run's synthetic images calibrate int8."""
+def _synthetic_images(run, count):
+    """``count`` images as the generate stage leaves them (static int8 calibrates on them)."""
     from export_helpers import write_images
 
-    run = tmp_path / "run"
-    _trained_run(config, demo_models, run)
-    pictures = write_images(run / "synthetic" / "images", count=4)
+    pictures = write_images(run / "synthetic" / "images", count=count)
     rows = [{"file_name": f"images/{p.rsplit('/', 1)[1]}", "labels": ["cat"]} for p in pictures]
     (run / "synthetic" / "metadata.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+
+def test_stage_reports_map_per_variant_and_calibrates_static_int8(config, demo_models, tmp_path):
+    """[evaluate] dataset/split is the accuracy judge; this run's synthetic images calibrate int8."""
+    run = tmp_path / "run"
+    _trained_run(config, demo_models, run)
+    _synthetic_images(run, count=6)
     config = config.model_copy(
         update={
             "exporters": [PluginSpec(plugin="onnx", options={"int8": True, "int8_static": True})],
-            "export": {"map_budget": 100.0, "calibration_images": 3},
+            "export": {"map_budget": 100.0, "calibration_images": 6},
         }
     )
     summary = run_pipeline(config, ["export"], run)["export"]
@@ -119,3 +124,49 @@ def test_stage_reports_map_per_variant_and_calibrates_static_int8(config, demo_m
         assert 0 <= report["map"] <= 100
         assert report["map_loss"] == pytest.approx(report["reference_map"] - report["map"])
     assert json.loads((run / "export" / "validation.json").read_text()) == summary
+
+
+def test_the_documented_two_exporter_config_keeps_every_variant(config, demo_models, tmp_path, monkeypatch):
+    """docs/deployment.md's onnx + tensorrt config, every option on: the TensorRT exporter builds from
+    the onnx exporter's fp16 file and removes nothing; validation.json lists exactly what is on disk."""
+    import tomllib
+    from pathlib import Path
+
+    from fake_tensorrt import install
+
+    trt = install(monkeypatch)
+    docs = (Path(__file__).parents[1] / "docs" / "deployment.md").read_text()
+    documented = tomllib.loads(docs.split("```toml\n", 1)[1].split("```", 1)[0])
+    (onnx, tensorrt) = documented["exporters"]
+    assert (onnx["plugin"], tensorrt["plugin"]) == ("onnx", "tensorrt")
+    onnx["options"].update(fp16=True, optimize=True, int8=True, int8_static=True, pixels=True)
+    tensorrt["options"].update(opt_batch=4, max_batch=8)  # the fake runs batches on the CPU
+    documented["export"].update(map_budget=100.0)  # the tiny model's fp16 loses ~20 mAP: keep all
+    run = tmp_path / "run"
+    _trained_run(config, demo_models, run)
+    _synthetic_images(run, count=documented["export"]["calibration_images"] // 8)
+    config = config.model_copy(
+        update={
+            "exporters": [PluginSpec(**spec) for spec in (onnx, tensorrt)],
+            "export": documented["export"],
+        }
+    )
+    summary = run_pipeline(config, ["export"], run)["export"]
+    export = run / "export"
+    engine = "model.fp16.nvidia-h200.trt11.4.0.106.engine"
+    variants = ["model.onnx", "model.fp16.onnx", "model.optimized.onnx", "model.int8.onnx"]
+    variants += ["model.int8-static.onnx", "model.pixels.onnx"]
+    assert sorted(p.name for p in export.iterdir()) == sorted(
+        [*variants, engine, f"{engine}.json", "timing.nvidia-h200.trt11.4.0.106.cache", "validation.json"]
+    )
+    assert json.loads((export / "validation.json").read_text()) == summary
+    onnx_reports, trt_reports = (a["validation"] for a in summary["artefacts"])
+    assert [r["artefact"] for r in onnx_reports] == variants
+    assert [r["artefact"] for r in trt_reports] == ["model.onnx", "model.fp16.onnx", engine]
+    for report in onnx_reports + trt_reports:
+        assert report["passed"]
+        assert report["refused"] is None
+        assert report["map"] is not None
+        assert (export / report["artefact"]).is_file()
+    assert [c for c in trt.calls if c[0] == "parse"] == [("parse", str(export / "model.fp16.onnx"))]
+    assert trt_reports[-1]["reference"] == "onnxruntime"

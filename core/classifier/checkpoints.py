@@ -2,7 +2,8 @@
 
 The frozen towers never change, so a checkpoint is a few MB even for RN50. Layout under ``root``:
 ``epoch-N/{trainable,momentum}.safetensors`` + ``state.json`` (written last: a folder without it is
-incomplete), and ``best.safetensors`` (the trainable weights of the best validation epoch).
+incomplete), and ``best.safetensors`` (the trainable weights of the best validation epoch; ``best-gzsl`` beside
+it when two selections are kept).
 """
 
 from __future__ import annotations
@@ -105,11 +106,11 @@ class TrainCheckpoints:
             group["lr"] = lr
         return record
 
-    def save_best(self, model: torch.nn.Module) -> None:
-        _save_tensors(self.root / "best.safetensors", dict(_trainable(model)))
+    def save_best(self, model: torch.nn.Module, stem: str = "best") -> None:
+        _save_tensors(self.root / f"{stem}.safetensors", dict(_trainable(model)))
 
-    def load_best(self, model: torch.nn.Module) -> bool:
-        path = self.root / "best.safetensors"
+    def load_best(self, model: torch.nn.Module, stem: str = "best") -> bool:
+        path = self.root / f"{stem}.safetensors"
         if path.is_file():
             self._load_trainable(model, path)
         return path.is_file()

@@ -19,7 +19,14 @@ class GlobalBranch(nn.Module):
     writes G_h(:, p) = B_h(p) v_h; a per-channel affine (initialised to ``init_scale``) scales G.
     """
 
-    def __init__(self, channels: int, heads: int = 8, reduction: int = 4, init_scale: float = 0.0) -> None:
+    def __init__(
+        self,
+        channels: int,
+        heads: int = 8,
+        reduction: int = 4,
+        init_scale: float = 0.0,
+        init_std: float = 0.0,
+    ) -> None:
         super().__init__()
         if channels % heads or channels < reduction:
             raise TailorgenError(
@@ -33,6 +40,8 @@ class GlobalBranch(nn.Module):
         self.gate = nn.Conv2d(2 * hidden, heads, 1)
         # Zero (or tiny) affine: at initialisation the branch adds ~nothing to the pretrained output.
         self.scale = nn.Parameter(torch.full((channels,), float(init_scale)))
+        if init_std > 0:  # the reference: N(0, 1e-4), from torch's (seeded) global generator
+            nn.init.normal_(self.scale, float(init_scale), init_std)
         self.shift = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -75,7 +84,7 @@ class BranchedConv2d(nn.Conv2d):
 
 
 def attach_global_branches(
-    visual: Any, heads: int = 8, reduction: int = 4, init_scale: float = 0.0
+    visual: Any, heads: int = 8, reduction: int = 4, init_scale: float = 0.0, init_std: float = 0.0
 ) -> list[nn.Parameter]:
     """Put a :class:`GlobalBranch` beside ``conv2`` of every ModifiedResNet bottleneck; return its parameters."""
     from open_clip.modified_resnet import Bottleneck
@@ -83,7 +92,7 @@ def attach_global_branches(
     params: list[nn.Parameter] = []
     for block in visual.modules():
         if isinstance(block, Bottleneck) and not isinstance(block.conv2, BranchedConv2d):
-            branch = GlobalBranch(block.conv2.in_channels, heads, reduction, init_scale)
+            branch = GlobalBranch(block.conv2.in_channels, heads, reduction, init_scale, init_std)
             block.conv2 = BranchedConv2d.wrap(block.conv2, branch)
             params.extend(branch.parameters())
     return params

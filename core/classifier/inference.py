@@ -37,13 +37,16 @@ def predict(
 SATURATED_WARNING = 0.5
 
 
-def map_scorer(data: Any, label_names: list[str], *, batch_size: int = 64) -> Callable[[Any], float] | None:
-    """A function model -> mAP (x100) over ``label_names`` on the images of ``data`` that carry one.
+def map_scorer(
+    data: Any, label_names: list[str], *, batch_size: int = 64, metric: str = "map"
+) -> Callable[[Any], float] | None:
+    """A function model -> mAP (x100; ``metric = "f1@3"``: pooled F1 of each image's top 3) over
+    ``label_names`` on the images of ``data`` that carry one.
 
     None when no image carries any of the labels (nothing to rank).
     """
     from tailorgen.data.labeled_images import LabeledImages
-    from tailorgen.evaluation.metrics import mean_average_precision
+    from tailorgen.evaluation.metrics import mean_average_precision, top_k_prf
 
     keep = (data.targets.sum(dim=1) > 0).nonzero().flatten().tolist()
     if not keep:
@@ -61,6 +64,8 @@ def map_scorer(data: Any, label_names: list[str], *, batch_size: int = 64) -> Ca
                 f"[train] {100 * saturated:.0f}% of validation probabilities are exactly 0 or 1 "
                 "(they tie in the ranking and stop learning): lower train.aggregation_scale"
             )
+        if metric == "f1@3":
+            return float(top_k_prf(scores.numpy(), subset.targets.numpy(), 3)[2])
         return float(mean_average_precision(scores.numpy(), subset.targets.numpy()))
 
     return score

@@ -85,12 +85,14 @@ class Classifier(
         n_ctx: int = 64,
         pretrained: str | None = None,
         resize: str = DEFAULT_RESIZE,
+        interpolation: str | None = None,
         **config: Any,
     ) -> Classifier:
         """A fresh classifier on an open_clip backbone (name + ``pretrained`` tag, ``local-dir:``, ``hf-hub:``).
 
         ``resize`` (``whole`` or ``crop``, see :mod:`tailorgen.classifier.transforms`) is saved in
-        its preprocess config, so predictors and exports prepare images the way it was trained.
+        its preprocess config, so predictors and exports prepare images the way it was trained; so is
+        ``interpolation`` (the resize filter; default: the backbone's).
         ``logit_scale`` / ``aggregation_scale`` may be ``"auto"``: derived from the backbone's learned
         logit scale (:func:`~tailorgen.classifier.scales.resolve_scales`; a real CLIP gets 20 and 5).
         """
@@ -104,6 +106,8 @@ class Classifier(
                 float(clip.logit_scale.detach().exp()),
             )
         preprocess = {**preprocess, "resize": resize}
+        if interpolation is not None:
+            preprocess["interpolation"] = interpolation
         resize_mode(preprocess)  # an unknown mode fails here, before a model is built
         model = cls(
             clip_config=clip_config,

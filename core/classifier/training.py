@@ -3,21 +3,22 @@
 One epoch runs every phase once, in order (the paper's ``alternate`` mode: real images with the
 loss on seen labels, then synthetic images with the loss on unseen labels; ``proxyless``: synthetic
 only). The learning rate is constant (``warmup_lr``) for ``warmup_epochs`` epochs, then follows a
-cosine schedule stepped once per epoch. Validation picks the best epoch.
+cosine schedule stepped once per epoch (or after every pass: ``tailorgen.classifier.schedule``). Validation picks the best epoch.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
+from tailorgen.classifier.best_epochs import BestEpochs
 from tailorgen.classifier.checkpoints import TrainCheckpoints
 from tailorgen.classifier.loss import softmax_asymmetric_loss
+from tailorgen.classifier.schedule import ScheduleStep, factors
 from tailorgen.io import append_jsonl, atomic_write_text, read_jsonl
 from tailorgen.runtime.progress import progress
 from torch import nn
@@ -55,6 +56,9 @@ class FitConfig:
     loss_weight: float = 0.01
     warmup_epochs: int = 0
     warmup_lr: float = 1e-5
+    #: when the scheduler steps: once per epoch, or after every pass (the reference)
+    schedule_step: ScheduleStep = "epoch"
+    loss_eps: float = 1e-8
 
 
 class TrainStep(nn.Module):
@@ -92,21 +96,17 @@ def _optimizer(model: Any, config: FitConfig) -> torch.optim.SGD:
 
 
 def _schedule(sgd: torch.optim.SGD, config: FitConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    """``warmup_lr`` for every group for ``warmup_epochs`` epochs, then each group's cosine.
-
-    As DualCoOp's constant warm-up: the cosine keeps its length ``epochs`` and starts at the base lr
-    in the first epoch after the warm-up.
-    """
-
-    def factor(base_lr: float) -> Callable[[int], float]:
-        def at(epoch: int) -> float:
-            if epoch < config.warmup_epochs:
-                return config.warmup_lr / base_lr
-            return (1 + math.cos(math.pi * (epoch - config.warmup_epochs) / config.epochs)) / 2
-
-        return at
-
-    return torch.optim.lr_scheduler.LambdaLR(sgd, [factor(group["lr"]) for group in sgd.param_groups])
+    """``warmup_lr`` for every group for ``warmup_epochs`` scheduler steps, then each group's cosine
+    (as DualCoOp's constant warm-up: the cosine keeps its length ``epochs`` and starts at the base lr)."""
+    return torch.optim.lr_scheduler.LambdaLR(
+        sgd,
+        factors(
+            [group["lr"] for group in sgd.param_groups],
+            epochs=config.epochs,
+            warmup_steps=config.warmup_epochs,
+            warmup_lr=config.warmup_lr,
+        ),
+    )
 
 
 def fit(
@@ -116,7 +116,7 @@ def fit(
     *,
     checkpoints: TrainCheckpoints,
     seed_for: Callable[..., int],
-    validate: Callable[[Any], float] | None = None,
+    validate: Callable[[Any], float | dict[str, float]] | None = None,
     log_path: Any = None,
 ) -> dict[str, Any]:
     """Train ``model``'s contexts and fusion head in place; leaves the best epoch's weights loaded."""
@@ -131,7 +131,7 @@ def fit(
     scheduler = _schedule(sgd, config)
     record = checkpoints.load(model, sgd, scheduler) or {}
     start = int(record.get("epoch", 0))
-    best, best_epoch = record.get("best_metric"), record.get("best_epoch")
+    bests = BestEpochs(record)
     if start:
         logger.info(f"[train] resuming after epoch {start}/{config.epochs}")
     if log_path is not None and main:  # forget epochs logged after the checkpoint we resume from
@@ -141,41 +141,54 @@ def fit(
     loop = _Loop(accelerator, step_module, optimizer, config, seed_for)
     for epoch in range(start, config.epochs):
         model.train()
-        losses = {p.name: _run_phase(loop, p, epoch) for p in phases}
-        lrs = [group["lr"] for group in sgd.param_groups]
-        scheduler.step()
+        losses, lrs = {}, {}
+        for phase in phases:
+            lrs[phase.name] = [group["lr"] for group in sgd.param_groups]
+            losses[phase.name] = _run_phase(loop, phase, epoch)
+            if config.schedule_step == "pass":
+                scheduler.step()
+        if config.schedule_step == "epoch":
+            scheduler.step()
         model.eval()
-        metric = validate(model) if validate is not None and main else None
+        scores = validate(model) if validate is not None and main else None
         if main:
-            if validate is None or (metric is not None and (best is None or metric > best)):
-                best, best_epoch = metric, epoch + 1  # without validation the last epoch is kept
-                checkpoints.save_best(model)
-            checkpoints.save(
-                epoch + 1, model, sgd, scheduler, {"best_metric": best, "best_epoch": best_epoch}
-            )
+            bests.update(scores, epoch + 1, lambda stem: checkpoints.save_best(model, stem))
+            checkpoints.save(epoch + 1, model, sgd, scheduler, bests.record())
+            metric = scores if not isinstance(scores, dict) else next(iter(scores.values()))
             entry = {
                 "epoch": epoch + 1,
                 "loss": losses,
-                "lr": lrs,
+                "lr": lrs[phases[0].name],  # at the epoch's first pass
+                "pass_lr": lrs,
                 "val_map": metric,
-                "best_epoch": best_epoch,
+                "best_epoch": bests.primary[1],
+                **({"val_scores": scores} if isinstance(scores, dict) else {}),
             }
             if log_path is not None:
                 append_jsonl(log_path, [entry])
             shown = ", ".join(f"{k} loss {v:.4f}" for k, v in losses.items() if v is not None)
             logger.info(
                 f"[train] epoch {epoch + 1}/{config.epochs}: {shown}"
-                + (f", val mAP {metric:.2f}" if metric is not None else "")
+                + (f", val {_shown(scores)}" if metric is not None else "")
             )
         accelerator.wait_for_everyone()
     checkpoints.load_best(model)
     model.eval()
+    best, best_epoch = bests.primary
     return {
         "epochs": config.epochs,
         "best_epoch": best_epoch,
         "best_val_map": best,
+        **({"selections": bests.summary()} if len(bests.scores) > 1 else {}),
         "processes": accelerator.num_processes,
     }
+
+
+def _shown(scores: float | dict[str, float]) -> str:
+    """``63.20`` or ``zsl 63.20, gzsl 41.00`` (the selection score; mAP or F1@3 as configured)."""
+    if isinstance(scores, dict):
+        return ", ".join(f"{name} {value:.2f}" for name, value in scores.items())
+    return f"{scores:.2f}"
 
 
 class _LabelDraws:
@@ -240,6 +253,7 @@ def _run_phase(loop: _Loop, phase: Phase, epoch: int) -> float | None:
             gamma_pos=config.gamma_pos,
             clip=config.loss_clip,
             weight=config.loss_weight,
+            eps=config.loss_eps,
         )
         loop.optimizer.zero_grad(set_to_none=True)
         accelerator.backward(loss)

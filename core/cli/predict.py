@@ -33,7 +33,12 @@ __all__ = ["predict"]
     show_default=True,
     help="onnxruntime execution provider (--backend onnx).",
 )
-@click.option("--device", default="auto", show_default=True, help="torch device (--backend torch).")
+@click.option(
+    "--device",
+    default="auto",
+    show_default=True,
+    help="torch device (--backend torch); tensorrt: cuda or cuda:N.",
+)
 @click.option(
     "--top-k", type=click.IntRange(min=0), default=5, show_default=True, help="Labels per image (0: all)."
 )

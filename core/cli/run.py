@@ -49,6 +49,9 @@ def format_plan(plan: dict[str, Any]) -> str:
         f"plan for {plan['run_dir']} (seed {plan['seed']}; labels {labels['name']}: "
         f"{labels['seen']} seen, {labels['unseen']} unseen)"
     ]
+    if protocol := plan.get("protocol"):
+        lines.append(f"  protocol {protocol['name']}")
+        lines += [f"    {name}: {what}" for name, what in protocol.get("switches", {}).items()]
     lines += [f"  problem: {problem}" for problem in plan.get("problems", [])]
     for name, entry in stages.items():
         shown = ", ".join(

@@ -77,8 +77,21 @@ def _parse_ks(value: str) -> tuple[int, ...]:
     type=click.Choice(["zsl", "gzsl", "both"]),
     help="With --label-set: ZSL (unseen labels, images with one), GZSL (all used labels), or both (default).",
 )
+@click.option(
+    "--columns",
+    type=click.Path(path_type=Path),
+    help="With --label-set: a text file naming the matrices' columns, one label per line, in their order "
+    "(e.g. NUS-WIDE's all_labels.txt, the reference code's order); the columns are matched by name.",
+)
 def score_metrics(
-    *, scores: Path, labels: Path, ks: str, as_json: bool, label_set: str | None, setting: str | None
+    *,
+    scores: Path,
+    labels: Path,
+    ks: str,
+    as_json: bool,
+    label_set: str | None,
+    setting: str | None,
+    columns: Path | None,
 ) -> None:
     """mAP, F1@K, P@K and R@K of SCORES (images x labels) against 0/1 LABELS (.npy, .npz or .csv).
 
@@ -95,10 +108,10 @@ def score_metrics(
             f"scores {scores} are {s.shape} but labels {labels} are {t.shape}",
             "both must be images x labels, rows and columns in the same order",
         )
-    if setting and not label_set:
-        raise click.UsageError("--setting needs --label-set")
+    if (setting or columns) and not label_set:
+        raise click.UsageError(f"{'--setting' if setting else '--columns'} needs --label-set")
     if label_set:
-        results = _protocol(s, t > 0, label_set, setting or "both", k_values)
+        results = _protocol(s, t > 0, label_set, setting or "both", k_values, columns=columns)
     else:
         results = {"all": ranking_metrics(s, t > 0, k_values)}
     if as_json:
@@ -107,12 +120,35 @@ def score_metrics(
         click.echo(format_table({scores.stem: results}, k_values))
 
 
-def _protocol(s: np.ndarray, t: np.ndarray, spec: str, setting: str, ks: tuple[int, ...]) -> dict:
+def _column_names(path: Path, count: int, label_set: object) -> list[str]:
+    """The label names of ``path`` (one per line), checked against the matrices and the label set."""
+    if not path.is_file():
+        raise TailorgenError(
+            f"columns file {path} not found", "pass a text file with one label name per line"
+        )
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(names) != count:
+        raise TailorgenError(
+            f"columns file {path} names {len(names)} labels; the matrices have {count} columns"
+        )
+    known = set(label_set.names)  # type: ignore[attr-defined]
+    unknown = [name for name in names if name not in known]
+    if unknown or len(set(names)) != len(names):
+        what = f"labels not in the label set: {', '.join(unknown[:5])}" if unknown else "a label twice"
+        raise TailorgenError(f"columns file {path} names {what}", "name each label set label once")
+    return names
+
+
+def _protocol(
+    s: np.ndarray, t: np.ndarray, spec: str, setting: str, ks: tuple[int, ...], *, columns: Path | None = None
+) -> dict:
     from tailorgen.data.labels import load_label_set
     from tailorgen.evaluation.protocol import evaluate_settings
 
     label_set = load_label_set(spec)
-    if s.shape[1] == len(label_set.names):
+    if columns is not None:
+        names = _column_names(columns, s.shape[1], label_set)
+    elif s.shape[1] == len(label_set.names):
         names = label_set.names
     elif s.shape[1] == len(label_set.used):
         names = label_set.used

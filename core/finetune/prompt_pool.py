@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +12,9 @@ from tailorgen.errors import TailorgenError
 from tailorgen.io import read_jsonl
 
 __all__ = ["PromptPool"]
+
+#: generation-style draws tried before any set with prompts is taken (only when most sets lack prompts)
+MAX_REDRAWS = 1000
 
 
 @dataclass(frozen=True)
@@ -49,8 +52,43 @@ class PromptPool:
             )
         return pool
 
-    def draw(self, seed: int, count: int = 1) -> tuple[tuple[str, ...], list[str]]:
-        """One label set and ``count`` of its prompts (with replacement), both chosen by ``seed``."""
+    def draw(
+        self,
+        seed: int,
+        count: int = 1,
+        *,
+        label_sets: str = "prompt-sets",
+        extra_draw: bool = True,
+        retired: Collection[str] = (),
+    ) -> tuple[tuple[str, ...], list[str]]:
+        """One label set and ``count`` of its prompts (with replacement), both chosen by ``seed``.
+
+        ``label_sets = "prompt-sets"``: uniform over the label sets with prompts (about one single-label
+        set in nine for COCO's 149). ``"generation"``: as the reference's L_TE loop, the generation
+        draw (``draw_independent``: ``k`` labels, duplicates dropped, ``extra_draw``) over the labels,
+        drawn again until the set has prompts, so single-label sets are rare (COCO: 0.35%). Labels in
+        ``retired`` are left out of the generation draw (when every label is retired, none is).
+        """
         rng = random.Random(seed)
-        labels, texts = rng.choice(self.sets)
+        if label_sets == "generation":
+            labels, texts = self._generation_draw(rng, extra_draw, set(retired))
+        else:
+            labels, texts = rng.choice(self.sets)
         return labels, [rng.choice(texts) for _ in range(count)]
+
+    def _generation_draw(
+        self, rng: random.Random, extra_draw: bool, retired: set[str]
+    ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        from tailorgen.data.label_sampling import draw_independent
+
+        names = sorted({name for labels, _ in self.sets for name in labels})
+        names = [name for name in names if name not in retired] or names
+        by_labels = {labels: texts for labels, texts in self.sets if retired.isdisjoint(labels)} or dict(
+            self.sets
+        )
+        k = max(len(labels) for labels, _ in self.sets)
+        for _ in range(MAX_REDRAWS):  # a confusable pair, or a set without prompts, is drawn again
+            labels = tuple(sorted(draw_independent(rng, names, k, extra_draw=extra_draw)))
+            if labels in by_labels:
+                return labels, by_labels[labels]
+        return rng.choice(list(by_labels.items()))

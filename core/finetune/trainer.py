@@ -64,6 +64,8 @@ class MicroStep:
     images: int
     #: the label set drawn, recorded in the log
     labels: tuple[str, ...] = ()
+    #: the labels the filter gave the accepted images, one per image and label (for a shrinking pool)
+    credited: tuple[str, ...] = ()
 
 
 @dataclass
@@ -162,6 +164,7 @@ def _draw(
                 "accepted": out.accepted,
                 "images": out.images,
                 "labels": list(out.labels),
+                "credited": list(out.credited),
             }
         )
         if not math.isfinite(loss):
@@ -208,6 +211,7 @@ def _optimizer_step(
         "images": sum(d["images"] for d in draws),
         "skipped": not finite,
         "labels": [d["labels"] for d in draws],
+        "credited": [d.get("credited", []) for d in draws],
     }
 
 
@@ -241,9 +245,14 @@ def train_text_encoder(
     )
     totals = _Totals()
     recent: deque[dict[str, Any]] = deque(maxlen=50)  # the progress bar shows a running window
+    # an objective whose draws depend on earlier outcomes (a shrinking label pool) sees every step's
+    # record, the resumed ones first; the records are the same on every process
+    observe = getattr(compute, "observe", None)
     for record in done:
         totals.add(record)
         recent.append(record)
+        if observe is not None:
+            observe(record)
     steps = plan.optimizer_steps
     # one bar for the whole launch: only the main process draws it
     bar = progress(total=steps, initial=start, desc="finetune") if procs.is_main else tqdm(disable=True)
@@ -262,6 +271,8 @@ def train_text_encoder(
         )
         if procs.is_main:
             append_jsonl(log, [record])
+        if observe is not None:
+            observe(record)
         totals.add(record)
         recent.append(record)
         bar.update(1)

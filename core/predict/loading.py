@@ -29,12 +29,12 @@ __all__ = ["load_predictor", "locate"]
 _HINT = "MODEL is a run directory, an exported .onnx/.engine file, a classifier directory or a Hub repo id"
 
 
-def _engine_in(export_dir: Path) -> Path:
+def _engine_in(export_dir: Path, device: int = 0) -> Path:
     from tailorgen.exporters.tensorrt import gpu_name
     from tailorgen.exporters.tensorrt_build import engine_file_name
     from tailorgen.predict.tensorrt_backend import require_tensorrt
 
-    name = engine_file_name("model", gpu_name(0), require_tensorrt().__version__)
+    name = engine_file_name("model", gpu_name(device), require_tensorrt().__version__)
     if not (export_dir / name).is_file():
         found = ", ".join(sorted(p.name for p in export_dir.glob("*.engine"))) or "none"
         raise TailorgenError(
@@ -61,8 +61,9 @@ def _candidates(path: Path) -> dict[str, Path]:
     return found
 
 
-def locate(model: str, backend: str = "auto") -> tuple[str, str]:
-    """(backend, what it loads) for ``model``; a string that is no path is taken as a Hub repo id."""
+def locate(model: str, backend: str = "auto", device: int = 0) -> tuple[str, str]:
+    """(backend, what it loads) for ``model``; a string that is no path is taken as a Hub repo id.
+    ``device``: the CUDA device whose engine a tensorrt backend looks for in an export directory."""
     if backend != "auto" and backend not in BACKENDS:
         raise TailorgenError(f"unknown backend {backend!r}", f"use one of auto, {', '.join(BACKENDS)}")
     path = Path(model).expanduser()
@@ -82,7 +83,7 @@ def locate(model: str, backend: str = "auto") -> tuple[str, str]:
         which = f"the {backend} backend" if backend else "any backend"
         raise TailorgenError(f"model {model} holds nothing {which} can load (loadable by: {have})", _HINT)
     target = found[backend]
-    return backend, str(_engine_in(target) if target.is_dir() and backend == "tensorrt" else target)
+    return backend, str(_engine_in(target, device) if target.is_dir() and backend == "tensorrt" else target)
 
 
 def load_predictor(
@@ -93,8 +94,13 @@ def load_predictor(
     device: str = DEFAULT_DEVICE,
     threads: int | None = None,
 ) -> Predictor:
-    """A predictor for ``model``; ``provider`` picks onnxruntime's execution provider (cpu, cuda, tensorrt)."""
-    backend, target = locate(str(model), backend)
+    """A predictor for ``model``; ``provider`` picks onnxruntime's execution provider (cpu, cuda, tensorrt).
+
+    ``device`` is torch's (``auto``, ``cpu``, ``cuda:1``...); TensorRT takes a CUDA device only
+    (``auto`` and ``cuda`` are device 0, ``cuda:N`` device N).
+    """
+    trt_device = _cuda_index(device) if backend == "tensorrt" or str(model).endswith(".engine") else 0
+    backend, target = locate(str(model), backend, trt_device)
     if backend == "torch":
         from tailorgen.predict.torch_backend import TorchPredictor
 
@@ -105,7 +111,17 @@ def load_predictor(
         return open_onnx(target, provider=provider, threads=threads)
     from tailorgen.predict.tensorrt_backend import TensorRTPredictor
 
-    return TensorRTPredictor(target)
+    return TensorRTPredictor(target, trt_device)
+
+
+def _cuda_index(device: str) -> int:
+    """``auto``/``cuda`` -> 0, ``cuda:N`` -> N; anything else is no device TensorRT can use."""
+    kind, _, index = device.partition(":")
+    if kind in {"auto", "cuda"} and (not index or index.isdigit()) and not (kind == "auto" and index):
+        return int(index or 0)
+    raise TailorgenError(
+        f"the tensorrt backend runs on a CUDA device, not {device!r}", "use --device cuda or cuda:N"
+    )
 
 
 def _torch_device(device: str) -> str:

@@ -1,4 +1,8 @@
-"""ONNX Runtime backend on the CPU, CUDA or TensorRT execution provider."""
+"""ONNX Runtime backend on the CPU, CUDA or TensorRT execution provider.
+
+Nothing here imports torch: preprocessing runs in PIL and numpy (tailorgen.predict.preprocessing),
+so predicting with an exported model needs the ``onnx`` extra and no torch.
+"""
 
 from __future__ import annotations
 
@@ -94,6 +98,12 @@ class OnnxPredictor(Predictor):
         props = dict(self.session.get_modelmeta().custom_metadata_map)
         super().__init__(ModelMetadata.from_props(props, str(self.path)))
         self.input_name = self.session.get_inputs()[0].name
+
+    def preprocess(self, images: Any) -> np.ndarray:
+        """PIL images -> the normalised batch, in PIL and numpy (the classifier's eval transform, no torch)."""
+        from tailorgen.predict.preprocessing import preprocess_images
+
+        return preprocess_images(images, self.metadata.preprocess, self.metadata.image_size)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         batch = np.ascontiguousarray(images, dtype=np.float32)

@@ -1,8 +1,8 @@
-"""TensorRT backend: a serialized engine run with device buffers owned by PyTorch (CUDA)."""
+"""TensorRT backend: a serialized engine run on one CUDA device, with buffers owned by PyTorch."""
 
 from __future__ import annotations
 
-import contextlib
+from contextlib import AbstractContextManager
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -12,7 +12,15 @@ from tailorgen.errors import TailorgenError, first_line
 from tailorgen.exporters.metadata import ModelMetadata
 from tailorgen.predict.base import Predictor
 
-__all__ = ["TensorRTPredictor", "TensorRTRunner", "metadata_path", "require_tensorrt"]
+__all__ = [
+    "TensorRTPredictor",
+    "TensorRTRunner",
+    "cuda_device",
+    "device_index",
+    "metadata_path",
+    "on_device",
+    "require_tensorrt",
+]
 
 INSTALL_HINT = (
     "install it on a machine with an NVIDIA GPU: pip install 'tailorgen[tensorrt]' "
@@ -34,37 +42,54 @@ def metadata_path(engine: Path) -> Path:
     return engine.with_name(engine.name + ".json")
 
 
-class _HostStream:
-    """The stream of host buffers: nothing runs asynchronously (TensorRT takes stream handle 0)."""
+def device_index(index: Any) -> int:
+    """``index`` checked: TensorRT runs on CUDA memory only, so a device is a CUDA device index."""
+    if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+        raise TailorgenError(
+            f"TensorRT device {index!r} is not a CUDA device index",
+            "pass device=N (0 for the first GPU); TensorRT runs on CUDA memory only",
+        )
+    return index
 
-    cuda_stream = 0
 
-    def synchronize(self) -> None:
-        pass
+def cuda_device(index: int) -> Any:
+    """``torch.device("cuda", index)`` after checking that the index names a visible GPU."""
+    import torch
+
+    if not torch.cuda.is_available():
+        raise TailorgenError(
+            "TensorRT needs a CUDA GPU and none is visible", "run on a machine with an NVIDIA GPU"
+        )
+    if index >= torch.cuda.device_count():
+        raise TailorgenError(
+            f"CUDA device {index} does not exist ({torch.cuda.device_count()} visible)",
+            "pick a device index below that (CUDA_VISIBLE_DEVICES renumbers them)",
+        )
+    return torch.device("cuda", index)
+
+
+def on_device(index: int) -> AbstractContextManager[Any]:
+    """TensorRT builds and runs on the *current* CUDA device: make it ``index`` for the block."""
+    import torch
+
+    return torch.cuda.device(index)
 
 
 class TensorRTRunner:
-    """Deserialize an engine once; run batches of any size within its optimisation profile.
+    """Deserialize an engine once on CUDA device ``device``; run batches of any size within its profile.
 
     Batches above the profile's max are split; a batch (or last chunk) below its min is padded
-    with blank images whose rows are dropped. Every TensorRT call's result is checked.
-    ``device`` is a CUDA device index; ``"cpu"`` binds host buffers instead, which only a TensorRT
-    stand-in reading host memory can run (the test suite's fake runtime).
+    with blank images whose rows are dropped. Every TensorRT call's result is checked. Buffers are
+    CUDA memory on ``device``, and every TensorRT call runs with that device current.
     """
 
-    def __init__(self, engine_path: str | Path, device: int | str = 0) -> None:
-        import torch
-
+    def __init__(self, engine_path: str | Path, device: int = 0) -> None:
         trt = require_tensorrt()
-        self.device = torch.device("cuda", device) if isinstance(device, int) else torch.device(device)
-        self.on_gpu = self.device.type == "cuda"
-        if self.on_gpu and not torch.cuda.is_available():
-            raise TailorgenError(
-                "TensorRT needs a CUDA GPU and none is visible", "run on a machine with an NVIDIA GPU"
-            )
+        self.index = device_index(device)
+        self.device = self._buffer_device(device)
         self.trt = trt
         self.logger = trt.Logger(trt.Logger.WARNING)
-        with torch.cuda.device(self.device) if self.on_gpu else contextlib.nullcontext():
+        with self._current():
             self.runtime = trt.Runtime(self.logger)  # kept: engines must not outlive their runtime
             self.engine = self.runtime.deserialize_cuda_engine(Path(engine_path).read_bytes())
             if self.engine is None:
@@ -89,6 +114,20 @@ class TensorRTRunner:
         self.min_batch, self.max_batch = int(profile[0][0]), int(profile[2][0])
         self.num_labels = int(self.engine.get_tensor_shape(self.output)[-1])
         self.dtypes = {name: self._dtype(name, engine_path) for name in names}
+
+    def _buffer_device(self, index: int) -> Any:
+        """Where the input and output buffers live (the test kit's host runner overrides this)."""
+        return cuda_device(index)
+
+    def _current(self) -> AbstractContextManager[Any]:
+        return on_device(self.index)
+
+    def _stream_handle(self) -> tuple[int, Any]:
+        """(handle TensorRT enqueues on, what to wait for): PyTorch's current stream on the device."""
+        import torch
+
+        stream = torch.cuda.current_stream(self.device)
+        return stream.cuda_stream, stream.synchronize
 
     def _dtype(self, name: str, engine_path: str | Path) -> Any:
         import torch
@@ -115,26 +154,27 @@ class TensorRTRunner:
             )
         shape = tuple(self.context.get_tensor_shape(self.output))
         y = torch.empty(shape, dtype=self.dtypes[self.output], device=self.device)
-        stream = torch.cuda.current_stream(self.device) if self.on_gpu else _HostStream()
+        handle, wait = self._stream_handle()
         ran = (
             self.context.set_tensor_address(self.input, x.data_ptr())
             and self.context.set_tensor_address(self.output, y.data_ptr())
-            and self.context.execute_async_v3(stream.cuda_stream)
+            and self.context.execute_async_v3(handle)
         )
         if not ran:
             raise TailorgenError(
                 "TensorRT failed to bind the buffers or run the engine", "see the TensorRT messages above"
             )
-        stream.synchronize()
+        wait()
         return y.float().cpu().numpy()
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
         out = [np.zeros((0, self.num_labels), dtype=np.float32)]
-        for start in range(0, len(images), self.max_batch):
-            chunk = images[start : start + self.max_batch]
-            blank = max(self.min_batch - len(chunk), 0)  # below the profile: pad, then drop those rows
-            padded = np.concatenate([chunk, np.zeros((blank, *chunk.shape[1:]), chunk.dtype)])
-            out.append(self._run(padded)[: len(chunk)])
+        with self._current():
+            for start in range(0, len(images), self.max_batch):
+                chunk = images[start : start + self.max_batch]
+                blank = max(self.min_batch - len(chunk), 0)  # below the profile: pad, then drop those rows
+                padded = np.concatenate([chunk, np.zeros((blank, *chunk.shape[1:]), chunk.dtype)])
+                out.append(self._run(padded)[: len(chunk)])
         return np.concatenate(out)
 
 
@@ -143,10 +183,12 @@ class TensorRTPredictor(Predictor):
 
     backend = "tensorrt"
 
-    def __init__(self, engine_path: str | Path, device: int | str = 0) -> None:
+    def __init__(
+        self, engine_path: str | Path, device: int = 0, metadata: ModelMetadata | None = None
+    ) -> None:
         require_tensorrt()  # first: without TensorRT the install hint is the whole answer
         self.path = Path(engine_path)
-        super().__init__(ModelMetadata.from_json_file(metadata_path(self.path)))
+        super().__init__(metadata or ModelMetadata.from_json_file(metadata_path(self.path)))
         self.runner = TensorRTRunner(self.path, device)
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:

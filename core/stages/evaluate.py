@@ -8,6 +8,7 @@ x used labels; reused when nothing changed) and ``eval/targets.npy``, and prints
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from pathlib import Path
@@ -21,6 +22,9 @@ from tailorgen.evaluation.zeroshot import DEFAULT_TEMPLATES
 __all__ = ["Settings", "plan", "run", "validate"]
 
 logger = logging.getLogger(__name__)
+
+#: the scoring job of a run's best-GZSL classifier (``classifier-gzsl/``), merged into the classifier's row
+GZSL_JOB = "classifier-gzsl"
 
 
 class Settings(BaseModel):
@@ -150,6 +154,11 @@ def run(ctx: RunContext) -> dict[str, Any]:
             scores, targets, labels, label_names=names, settings=protocols, ks=ks
         )
         sources[job.name] = job.source
+    if GZSL_JOB in results:  # the GZSL row of the classifier comes from its best-GZSL checkpoint
+        gzsl_results, gzsl_source = results.pop(GZSL_JOB), sources.pop(GZSL_JOB)
+        if "gzsl" in results["classifier"]:
+            results["classifier"]["gzsl"] = gzsl_results["gzsl"]
+            sources["classifier"] = f"{sources['classifier']} (GZSL: {gzsl_source})"
     report = {
         "dataset": settings.dataset,
         "split": settings.split,
@@ -184,6 +193,8 @@ def _jobs(ctx: RunContext, settings: Settings, dataset: Any, names: list[str], d
         if (source := _classifier_source(ctx, settings))
         else []
     )
+    if source and (gzsl := Path(f"{source}-gzsl")).is_dir():  # train.select_checkpoints = "zsl-and-gzsl"
+        jobs.append(dataclasses.replace(classifier_job(str(gzsl), dataset, names, **loader), name=GZSL_JOB))
     templates = tuple(settings.templates)
     jobs += [
         clip_zeroshot_job(_clip_backbone(ctx, settings), templates, dataset, names, **loader)

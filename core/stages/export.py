@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.config import PluginSpec
@@ -16,7 +16,10 @@ from tailorgen.context import RunContext
 from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_json
 
-__all__ = ["Settings", "plan", "run", "validate"]
+if TYPE_CHECKING:
+    from tailorgen.exporters.validation_settings import ValidationSettings
+
+__all__ = ["Settings", "plan", "run", "validate", "validation_settings"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +43,11 @@ class Settings(BaseModel):
         ge=0,
         description="mAP points (x100) a variant may lose against PyTorch on the evaluation split "
         "([evaluate] dataset/split); a variant losing more is refused (not written).",
+    )
+    allow_saturated: bool = Field(
+        False,
+        description="Keep exports whose check is mostly at probabilities 0/1, where it proves nothing "
+        "(random demo models); by default such an export fails.",
     )
     calibration_images: int = Field(
         64, ge=1, description="Synthetic images of this run that static int8 (int8_static) is calibrated on."
@@ -87,6 +95,42 @@ def _calibration_images(ctx: RunContext, count: int) -> list[str]:
     return [str(ctx.path("synthetic") / name) for name in chosen]
 
 
+def _check_on_disk(out: Path, artefacts: list[dict[str, Any]]) -> None:
+    """Every artefact a report says was written is still there (exporters share ``export/``:
+    one must never remove another's files, or validation.json would list what is gone)."""
+    gone = sorted(
+        {
+            f"{report['artefact']} ({artefact['plugin']})"
+            for artefact in artefacts
+            for report in artefact["validation"]
+            if not report.get("refused") and not (out / str(report["artefact"])).is_file()
+        }
+    )
+    if gone:
+        raise TailorgenError(
+            f"export: {', '.join(gone)} passed validation but is no longer in {out}",
+            "a later exporter removed it: list the exporters in another order and report it",
+        )
+
+
+def validation_settings(ctx: RunContext, names: list[str]) -> ValidationSettings:
+    """How this run's exports are checked: random inputs seeded from the run, the evaluation split
+    as the mAP judge, a sample of the run's synthetic images for static int8."""
+    from tailorgen.exporters.validation_settings import ValidationSettings
+
+    settings: Settings = ctx.settings("export", Settings)
+    images, targets = _accuracy_data(ctx, names)
+    return ValidationSettings(
+        batch_size=settings.validation_batch_size,
+        seed=ctx.seed_for("export", "inputs"),
+        map_budget=settings.map_budget,
+        allow_saturated=settings.allow_saturated,
+        calibration_images=_calibration_images(ctx, settings.calibration_images),
+        accuracy_images=images,
+        accuracy_targets=targets,
+    )
+
+
 def plan(ctx: RunContext) -> dict[str, Any]:
     settings: Settings = ctx.settings("export", Settings)
     return {
@@ -102,7 +146,7 @@ def plan(ctx: RunContext) -> dict[str, Any]:
 
 def run(ctx: RunContext) -> dict[str, Any]:
     from tailorgen.classifier import Classifier
-    from tailorgen.exporters.base import ValidatingExporter, ValidationSettings
+    from tailorgen.exporters.base import ValidatingExporter
 
     settings: Settings = ctx.settings("export", Settings)
     source = _classifier_dir(ctx, settings)
@@ -111,15 +155,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
     classifier = Classifier.from_pretrained(str(source))
     out = ctx.path("export")
     out.mkdir(parents=True, exist_ok=True)
-    images, targets = _accuracy_data(ctx, classifier.label_names)
-    validation = ValidationSettings(
-        batch_size=settings.validation_batch_size,
-        seed=ctx.seed_for("export", "inputs"),
-        map_budget=settings.map_budget,
-        calibration_images=_calibration_images(ctx, settings.calibration_images),
-        accuracy_images=images,
-        accuracy_targets=targets,
-    )
+    validation = validation_settings(ctx, classifier.label_names)
     artefacts = []
     for key, spec in _exporters(ctx):
         exporter = ctx.create("exporter", key, spec)
@@ -131,6 +167,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         for report in getattr(exporter, "reports", []):
             logger.info(f"[tailorgen]   {report.summary()}")
         artefacts.append({"plugin": spec.plugin, "path": path.name, "validation": reports})
+    _check_on_disk(out, artefacts)
     summary = {"classifier": settings.classifier, "artefacts": artefacts}
     atomic_write_json(out / "validation.json", summary)
     return summary

@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from tailorgen.context import RunContext
-from tailorgen.errors import PluginError
+from tailorgen.errors import ConfigError, PluginError
 from tailorgen.finetune.draw_plan import DrawPlan
 from tailorgen.io import atomic_write_json
 from tailorgen.registry.roles import DifferentiableDiscriminator, DifferentiableGenerator
@@ -57,6 +57,27 @@ class Settings(BaseModel):
     )
     loss_clip: float = Field(0.05, ge=0, lt=1, description="L_TE margin on non-target scores")
     loss_gamma: float = Field(4.0, ge=0, description="L_TE focusing power on non-targets")
+    log_clamp: float | None = Field(
+        None,
+        gt=0,
+        lt=1,
+        description="clamp target scores here before the log (the reference: 1e-8); none: exact log space",
+    )
+    label_quota: int | None = Field(
+        None,
+        ge=1,
+        description=(
+            "label_sets = 'generation': a label leaves the draw pool after this many accepted L_TE images "
+            "carry it (the filter's rule, extras and parents counted; the reference's NUS-WIDE syn_num: 20)"
+        ),
+    )
+    label_sets: Literal["prompt-sets", "generation"] = Field(
+        "prompt-sets",
+        description=(
+            "label set per draw: uniform over the sets with prompts, or the generation stage's draw "
+            "(the reference; [generate] extra_draw applies), which rarely gives a single label"
+        ),
+    )
     checkpoint_every: int = Field(500, ge=1, description="save a resumable checkpoint every N steps")
     keep_checkpoints: int = Field(2, ge=1, description="how many recent checkpoints to keep")
     max_consecutive_nonfinite: int = Field(
@@ -83,7 +104,12 @@ def _check_capabilities(ctx: RunContext) -> None:
 
 
 def validate(ctx: RunContext) -> None:
-    ctx.settings("finetune", Settings)
+    settings = ctx.settings("finetune", Settings)
+    if settings.label_quota is not None and settings.label_sets != "generation":
+        raise ConfigError(
+            f"{ctx.config.where('finetune.label_quota')}: finetune.label_quota shrinks the generation draw's label pool",
+            "set finetune.label_sets = 'generation', or remove finetune.label_quota",
+        )
     _check_capabilities(ctx)
     _draw_plan(ctx.settings("finetune", Settings), _launch_size())
 
@@ -154,6 +180,7 @@ def _trainer_config(ctx: RunContext, settings: Settings, fingerprint: str) -> An
 def _objective(ctx: RunContext, settings: Settings, generator: Any, discriminator: Any) -> Any:
     from tailorgen.finetune import PromptPool
     from tailorgen.finetune.objective import LTEObjective
+    from tailorgen.stages.generate import Settings as GenerateSettings
     from tailorgen.synthetic.rule import AcceptanceRule
 
     negative = settings.negative_prompt
@@ -168,6 +195,9 @@ def _objective(ctx: RunContext, settings: Settings, generator: Any, discriminato
         settings=settings,
         negative_prompt=negative,
         seed_for=ctx.seed_for,
+        extra_draw=ctx.settings("generate", GenerateSettings).extra_draw,
+        rule=AcceptanceRule.of(discriminator),
+        label_set=ctx.labels,
     )
 
 

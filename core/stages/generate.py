@@ -63,6 +63,23 @@ class Settings(BaseModel):
             "per-label: a short label, then any label set holding it (more single-label images)."
         ),
     )
+    image_format: Literal["png", "jpeg"] = Field(
+        "png",
+        description=(
+            "Synthetic image files: png (lossless; the classifier trains on what the filter scored) or jpeg "
+            "(the reference, at jpeg_quality; about a tenth of the disk at 768 px)."
+        ),
+    )
+    jpeg_quality: int = Field(
+        75, ge=1, le=95, description="image_format = 'jpeg': PIL quality (75: the reference)."
+    )
+    extra_draw: bool = Field(
+        True,
+        description=(
+            "independent draws: a set left short by a duplicate gets one more draw (the reference's COCO "
+            "loop); false: no extra draw, so singles are about 1/n of the sets (its NUS-WIDE loop)."
+        ),
+    )
     keep_rejected: bool = Field(
         False, description="Also keep images the filter rejected (listed with accepted = false)."
     )
@@ -112,7 +129,7 @@ def plan(ctx: RunContext) -> dict[str, Any]:
             ctx.labels.unseen,
             Tally(),
             settings.budget(),
-            draw=DrawRule(settings.label_sets, ctx.labels),
+            draw=DrawRule(settings.label_sets, ctx.labels, settings.extra_draw),
             round_no=0,
             first_id=0,
             max_items=settings.images_per_round,
@@ -147,7 +164,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
     rule = AcceptanceRule.of(discriminator)
     root = ctx.path("synthetic")
     store = ImageStore(
-        root, procs.rank, fingerprint(generator, discriminator, encoder), settings.keep_rejected
+        root,
+        procs.rank,
+        fingerprint(generator, discriminator, encoder),
+        settings.keep_rejected,
+        image_format=settings.image_format,
+        jpeg_quality=settings.jpeg_quality,
     )
     store.prepare(procs.is_main)
     procs.barrier()
@@ -159,7 +181,7 @@ def run(ctx: RunContext) -> dict[str, Any]:
         pool,
         targets,
         settings.budget(),
-        draw=DrawRule(settings.label_sets, ctx.labels),
+        draw=DrawRule(settings.label_sets, ctx.labels, settings.extra_draw),
         max_rounds=settings.max_rounds,
         batch_size=settings.batch_size or getattr(generator.options, "batch_size", 8),
         images_per_round=settings.images_per_round,

@@ -67,6 +67,13 @@ class Settings(BaseModel):
         0, ge=0, description="epochs at the constant warmup_lr before the cosine schedule (paper: 1)"
     )
     warmup_lr: float = Field(1e-5, gt=0, description="learning rate of every parameter group during warm-up")
+    schedule_step: Literal["epoch", "pass"] = Field(
+        "epoch",
+        description=(
+            "when warm-up and cosine step: once per epoch, or after every pass (the reference: with two "
+            "passes per epoch the warm-up covers epoch 1's real pass and the cosine runs at twice the pace)"
+        ),
+    )
     batch_size: int = Field(32, ge=1, description="images per step and process")
     lr_context: float = Field(0.002, gt=0, description="SGD learning rate of the prompt contexts")
     lr_fusion: float = Field(1e-4, gt=0, description="SGD learning rate of the fusion head")
@@ -74,13 +81,25 @@ class Settings(BaseModel):
     weight_decay: float = Field(5e-4, ge=0, description="SGD weight decay")
     randaugment: bool = Field(True, description="RandAugment on training images")
     cutout: float = Field(0.5, ge=0, le=1, description="probability of Cutout (random erasing) per image")
+    augment: Literal["clean", "reference"] = Field(
+        "clean",
+        description="clean: randaugment and cutout as set; reference: the authors' Cutout on every image "
+        "(half side, random colour) then their RandAugment (2 of 15 ops, p 0.5, magnitude 1-9)",
+    )
+    interpolation: Literal["bicubic", "bilinear"] = Field(
+        "bicubic", description="resize filter, saved with the classifier (the reference: bilinear)"
+    )
     resize: Literal["whole", "crop"] = Field(
         "whole",
         description="image geometry, saved with the classifier: whole = squash the whole image to S x S "
         "(DualCoOp); crop = resize the short side and centre-crop (CLIP's eval transform)",
     )
     mixed_precision: Literal["auto", "no", "fp16", "bf16"] = Field(
-        "auto", description="auto: bf16 (or fp16) on GPU, none on CPU"
+        "no",
+        description=(
+            "no: fp32 (the default, as the reference: bf16 training has no measured parity yet); "
+            "auto: bf16 (or fp16) on GPU, none on CPU"
+        ),
     )
     num_workers: int = Field(4, ge=0, description="data loader worker processes")
     real_dataset: str | None = Field(None, description="[datasets.<key>] with real images of the seen labels")
@@ -109,6 +128,17 @@ class Settings(BaseModel):
             "labels' mAP on held-out synthetic images (labelled by the generator)"
         ),
     )
+    selection_metric: Literal["map", "f1@3"] = Field(
+        "map", description="the validation score that picks the epoch: mAP, or F1@3 (the reference)"
+    )
+    select_checkpoints: Literal["one", "zsl-and-gzsl"] = Field(
+        "one",
+        description=(
+            "one: a single best epoch (val_labels); zsl-and-gzsl: as the reference, the best ZSL epoch "
+            "(unseen labels) becomes classifier/ and the best GZSL epoch (all labels) classifier-gzsl/, "
+            "which evaluate uses for GZSL"
+        ),
+    )
     synthetic_val_fraction: float = Field(
         0.2, gt=0, lt=1, description="selection = 'zero-shot': share of the synthetic images held out"
     )
@@ -117,6 +147,12 @@ class Settings(BaseModel):
     gamma_pos: float = Field(1.0, ge=0, description="asymmetric loss focusing on positives")
     loss_clip: float = Field(0.05, ge=0, lt=1, description="asymmetric loss probability margin on negatives")
     loss_weight: float = Field(0.01, gt=0, description="loss multiplier")
+    loss_eps: float = Field(
+        1e-8,
+        gt=0,
+        lt=1,
+        description="asymmetric loss: probabilities clamped here before log (the reference: 1e-6)",
+    )
     text_checkpointing: bool = Field(
         True,
         description="recompute the text tower in backward (same gradients; NUS-WIDE size: 9 instead of 32 GiB)",
@@ -151,6 +187,12 @@ def validate(ctx: RunContext) -> None:
         raise ConfigError(
             f"{ctx.config.where('train.val_labels')}: train.val_labels does not apply with train.selection = 'zero-shot'",
             "remove train.val_labels: zero-shot selection scores the seen labels on the validation split",
+        )
+    if settings.select_checkpoints == "zsl-and-gzsl" and settings.selection == "zero-shot":
+        raise ConfigError(
+            f"{ctx.config.where('train.select_checkpoints')}: train.select_checkpoints = 'zsl-and-gzsl' selects with the unseen "
+            "labels of real images, which train.selection = 'zero-shot' excludes",
+            "use select_checkpoints = 'one' with zero-shot selection, or selection = 'val'",
         )
     for what in ("real_dataset", "synthetic_dataset", "val_dataset"):
         if (key := getattr(settings, what)) is not None:
@@ -187,6 +229,10 @@ def plan(ctx: RunContext) -> dict[str, Any]:
         "labels": len(ctx.labels.used),
         "validation": f"{_val_key(settings)}:{settings.val_split}" if _val_key(settings) else None,
         "selection": settings.selection,
+        "selection_metric": settings.selection_metric,
+        "select_checkpoints": settings.select_checkpoints,
+        "schedule_step": settings.schedule_step,
+        "augment": settings.augment,
         "output": str(ctx.path("classifier")),
     }
 
@@ -230,17 +276,21 @@ def _validator(ctx: RunContext, settings: Settings, held_out: Any) -> Any:
     from tailorgen.classifier.selection import mean_scorer
 
     key, labels = _val_key(settings), ctx.labels
+    if settings.select_checkpoints == "zsl-and-gzsl":
+        return _zsl_and_gzsl(ctx, settings)
     which = "seen" if settings.selection == "zero-shot" else settings.val_labels
     names = {"unseen": labels.unseen, "seen": labels.seen, "all": labels.used}[which]
     scorer = None
     if key is not None:
         data = load_split(ctx, key, settings.val_split, names, "val_dataset")
-        scorer = map_scorer(data, names, batch_size=settings.val_batch_size)
+        scorer = map_scorer(data, names, batch_size=settings.val_batch_size, metric=settings.selection_metric)
     if settings.selection == "zero-shot":
         synthetic = (
             None
             if held_out is None
-            else map_scorer(held_out, labels.unseen, batch_size=settings.val_batch_size)
+            else map_scorer(
+                held_out, labels.unseen, batch_size=settings.val_batch_size, metric=settings.selection_metric
+            )
         )
         scorer = mean_scorer(
             {f"seen on {key}:{settings.val_split}": scorer, "unseen on held-out synthetic": synthetic}
@@ -250,6 +300,39 @@ def _validator(ctx: RunContext, settings: Settings, held_out: Any) -> Any:
             f"[train] no validation image carries a label to rank ({settings.selection}): keeping the last epoch"
         )
     return scorer
+
+
+def _zsl_and_gzsl(ctx: RunContext, settings: Settings) -> Any:
+    """model -> {"zsl": unseen-label score, "gzsl": all-label score} on the validation split (each on
+    the images that carry one of its labels), or None without a validation data set."""
+    from tailorgen.classifier.inference import map_scorer
+    from tailorgen.classifier.run_data import load_split
+
+    key = _val_key(settings)
+    if key is None:
+        return None
+    scorers = {}
+    for name, names in (("zsl", ctx.labels.unseen), ("gzsl", ctx.labels.used)):
+        data = load_split(ctx, key, settings.val_split, names, "val_dataset")
+        scorer = map_scorer(data, names, batch_size=settings.val_batch_size, metric=settings.selection_metric)
+        if scorer is None:
+            raise TailorgenError(
+                f"no image of {key}:{settings.val_split} carries a label to rank for {name} selection",
+                "choose a validation split with unseen-label annotations, or select_checkpoints = 'one'",
+            )
+        scorers[name] = scorer
+    return lambda model: {name: scorer(model) for name, scorer in scorers.items()}
+
+
+def _save_classifier(ctx: RunContext, model: Any, final: Any) -> None:
+    partial = final.parent / f".{final.name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    # the run's card, named after the run (not the staging folder it is written in)
+    name = ctx.config.run.name + final.name.removeprefix("classifier")  # classifier-gzsl: NAME-gzsl
+    model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir, "repo_id": name})
+    shutil.rmtree(final, ignore_errors=True)
+    partial.rename(final)
+    logger.info(f"[train] classifier written to {final}")
 
 
 def run(ctx: RunContext) -> dict[str, Any]:
@@ -284,12 +367,17 @@ def run(ctx: RunContext) -> dict[str, Any]:
         logit_scale=settings.logit_scale,
         aggregation_scale=settings.aggregation_scale,
         resize=settings.resize,
+        interpolation=settings.interpolation,
         seen=labels.seen,
         unseen=labels.unseen,
     )
     model.clip.transformer.grad_checkpointing = settings.text_checkpointing
     augment = train_transform(
-        model.preprocess, model.image_size, randaugment=settings.randaugment, cutout=settings.cutout
+        model.preprocess,
+        model.image_size,
+        randaugment=settings.randaugment,
+        cutout=settings.cutout,
+        augment=settings.augment,
     )
     phases, held_out = [], None
     if settings.mode != "proxyless":
@@ -326,6 +414,8 @@ def run(ctx: RunContext) -> dict[str, Any]:
         loss_weight=settings.loss_weight,
         warmup_epochs=settings.warmup_epochs,
         warmup_lr=settings.warmup_lr,
+        schedule_step=settings.schedule_step,
+        loss_eps=settings.loss_eps,
     )
     summary = fit(
         model,
@@ -340,14 +430,12 @@ def run(ctx: RunContext) -> dict[str, Any]:
 
     procs = processes()
     if procs.is_main:
-        partial = ctx.path(".classifier.partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        # the run's card, named after the run (not the staging folder it is written in)
-        card = {"run_dir": ctx.run_dir, "repo_id": ctx.config.run.name}
-        model.save_pretrained(partial, model_card_kwargs=card)
-        shutil.rmtree(final, ignore_errors=True)
-        partial.rename(final)
-        logger.info(f"[train] classifier written to {final}")
+        _save_classifier(ctx, model, final)
+        gzsl = ctx.path("classifier-gzsl")
+        shutil.rmtree(gzsl, ignore_errors=True)  # a gzsl classifier from an earlier run is stale
+        if settings.select_checkpoints == "zsl-and-gzsl" and checkpoints.load_best(model, "best-gzsl"):
+            _save_classifier(ctx, model, gzsl)
+            checkpoints.load_best(model)
     procs.barrier()  # later stages on every process read classifier/
     sizes = {phase.name: len(phase.dataset) for phase in phases}
     if held_out is not None:

@@ -143,6 +143,8 @@ class DrawRule:
 
     mode: Literal["independent", "per-label"]
     labels: LabelSet
+    #: independent draws: one more draw for a set a duplicate left short (the reference's COCO loop)
+    extra_draw: bool = True
 
     def allowed(self, key: tuple[str, ...]) -> bool:
         return never_confused(self.labels, key)
@@ -173,7 +175,9 @@ def _draw(
     order = {name: i for i, name in enumerate(active)}
     drawable = set(keys)
     for _ in range(MAX_REDRAWS):  # a confusable pair, or a set without prompts, is drawn again
-        key = tuple(sorted(draw_independent(rng, active, k), key=order.__getitem__))
+        key = tuple(
+            sorted(draw_independent(rng, active, k, extra_draw=draw.extra_draw), key=order.__getitem__)
+        )
         if key in drawable:
             return key
     return rng.choice(keys)

@@ -16,7 +16,7 @@ from typing import Any
 from tailorgen.io import append_jsonl, atomic_write_bytes, read_jsonl, read_jsonl_from
 from tailorgen.synthetic.plan import Item
 
-__all__ = ["ImageStore", "png_bytes"]
+__all__ = ["ImageStore", "image_bytes", "png_bytes"]
 
 JOURNAL_DIR = ".journal"
 
@@ -26,6 +26,20 @@ def png_bytes(image: Any) -> bytes:
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
+
+
+def image_bytes(image: Any, image_format: str = "png", jpeg_quality: int = 75) -> bytes:
+    """Deterministic bytes of ``image`` as PNG, or as JPEG at ``jpeg_quality`` (PIL's defaults otherwise,
+    as the reference code's ``image.save("....jpg")``)."""
+    if image_format == "png":
+        return png_bytes(image)
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="JPEG", quality=jpeg_quality)
+    return buffer.getvalue()
+
+
+#: file suffix of each image format
+SUFFIXES = {"png": ".png", "jpeg": ".jpg"}
 
 
 def _decodes(data: bytes) -> bool:
@@ -42,10 +56,21 @@ def _decodes(data: bytes) -> bool:
 class ImageStore:
     """Images and journal records under ``root`` (the ``synthetic/`` folder), for process ``rank``."""
 
-    def __init__(self, root: Path, rank: int, digest: str, keep_rejected: bool) -> None:
+    def __init__(
+        self,
+        root: Path,
+        rank: int,
+        digest: str,
+        keep_rejected: bool,
+        *,
+        image_format: str = "png",
+        jpeg_quality: int = 75,
+    ) -> None:
         self.root = root
         self.journal = root / JOURNAL_DIR / f"rank-{rank:05d}.jsonl"
-        self.digest = digest
+        # another format or quality writes other files: a record of the old one does not count
+        self.digest = digest if image_format == "png" else f"{digest}-{image_format}{jpeg_quality}"
+        self.image_format, self.jpeg_quality = image_format, jpeg_quality
         self.keep_rejected = keep_rejected
         #: ids the quota leaves out of the data set (surplus): their files are not needed
         self.surplus: set[int] = set()
@@ -127,7 +152,8 @@ class ImageStore:
         for record, image in zip(records, images, strict=True):
             record["digest"] = self.digest
             if self.needs_file(record):
-                data = png_bytes(image)
+                record["file_name"] = str(Path(record["file_name"]).with_suffix(SUFFIXES[self.image_format]))
+                data = image_bytes(image, self.image_format, self.jpeg_quality)
                 atomic_write_bytes(self.root / record["file_name"], data)
                 record["sha256"] = hashlib.sha256(data).hexdigest()
             else:
