@@ -29,6 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tailorgen.cli.demo import default_models_dir
+
 MB = 2**20
 
 
@@ -215,9 +217,8 @@ def _fmt(value: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    # the user cache directory, not the working tree: a benchmark leaves nothing untracked
-    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "tailorgen" / "demo-models"
-    parser.add_argument("--models", type=Path, default=cache)
+    # the tiny world's cache folder, as `tailorgen demo --world tiny` uses: nothing left untracked
+    parser.add_argument("--models", type=Path, default=default_models_dir("tiny"))
     parser.add_argument("--arch", choices=["tiny", "sd2"], default="tiny")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--resolution", type=int, default=128)

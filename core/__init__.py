@@ -4,9 +4,12 @@ The public API (docs/python-api.md)::
 
     import tailorgen
 
-    config = tailorgen.load_config("examples/tiny.toml", overrides={"generate": {"quota": 5}})
-    tailorgen.plan(config)  # what a run would do; loads no model
-    tailorgen.run(config, stages=["prompts", "generate"])
+    config = tailorgen.load_config(
+        {"labels": "coco-48-17", "prompt_writer": {"plugin": "template"}, "prompts": {"n_sets": 2}},
+        overrides={"run": {"out_dir": "runs/prompts"}},
+    )
+    tailorgen.plan(config, stages=["prompts"])  # what a run would do; loads no model
+    tailorgen.run(config, stages=["prompts"])  # template prompts: no model needed
 
 ``import tailorgen`` stays light (no torch): each name below is imported on first use.
 """

@@ -3,6 +3,9 @@
 Precedence (highest first): ``--set`` overrides, environment (``TAILORGEN_GENERATE__QUOTA=5``; nested
 keys joined with ``__``), the TOML file. The CLI reads the environment; a config loaded from Python
 reads it only with ``load_config(..., env=True)``, so a library call does not change with the shell.
+Each ``--set key=value`` replaces the value at ``key``, so a table value replaces the whole table
+(``--set 'generator.options={}'``); the config remembers where each value came from, so an error
+names the file, the ``--set`` or the environment variable that gave the bad value.
 ``${VAR}`` in string values expands from the environment (``${CONFIG_DIR}`` is the config file's
 folder), since the file asks for it by name.
 """
@@ -13,13 +16,12 @@ import os
 import re
 import string
 import tomllib
-from collections.abc import Mapping, Sequence
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from tailorgen.errors import ConfigError
 from tailorgen.protocol import Protocol, apply_protocol
 from tailorgen.runtime.devices import DEFAULT_DEVICE
@@ -48,10 +50,6 @@ def unknown_stages_error(unknown: list[str], where: str = "") -> ConfigError:
     )
 
 
-_file_values: ContextVar[dict[str, Any]] = ContextVar("tailorgen_config_file_values")
-_read_env: ContextVar[bool] = ContextVar("tailorgen_config_read_env", default=False)
-
-
 class RunSection(BaseModel):
     """Where the run lives and what it does."""
 
@@ -74,14 +72,6 @@ class PluginSpec(BaseModel):
 
     plugin: str
     options: dict[str, Any] = Field(default_factory=dict)
-
-
-class _FileSource(PydanticBaseSettingsSource):
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:  # pragma: no cover
-        return None, field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        return dict(_file_values.get({}))
 
 
 class RunConfig(BaseSettings):
@@ -114,23 +104,39 @@ class RunConfig(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        if _read_env.get():
-            return init_settings, env_settings, _FileSource(settings_cls)
-        return init_settings, _FileSource(settings_cls)
+        return (init_settings,)  # load_config layers the file, the environment and --set itself
 
     # filled in by load_config
     _path: Path | None = None
+    #: dotted key -> where its value came from, when not the file (``--set generate.quota``)
+    _origins: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @property
     def path(self) -> Path | None:
         return self._path
+
+    def where(self, key: str) -> str:
+        """Where the value at dotted ``key`` came from: ``config FILE``, ``--set KEY`` or ``environment VAR``."""
+        return _origin(key, self._path, self._origins)
 
     def stage_settings(self, stage: str, model: type[BaseModel]) -> Any:
         """Validate the ``[stage]`` section with the stage's own settings model."""
         try:
             return model.model_validate(getattr(self, stage))
         except ValidationError as exc:
-            raise ConfigError(*_describe(exc, self._path, prefix=stage, model=model)) from None
+            raise ConfigError(*_describe(exc, self.where, prefix=stage, model=model)) from None
+
+
+def _origin(key: str, path: Path | None, origins: Mapping[str, str]) -> str:
+    """The origin of ``key`` or of the table holding it; several, joined with " and ", when values
+    under ``key`` came from different places."""
+    parts = key.split(".")
+    for end in range(len(parts), 0, -1):
+        if (origin := origins.get(".".join(parts[:end]))) is not None:
+            return origin
+    file = f"config {path}" if path else "config"
+    below = [origin for name, origin in origins.items() if name.startswith(key + ".")]
+    return " and ".join(dict.fromkeys([file, *below]))
 
 
 def _expand(value: Any, env: dict[str, str]) -> Any:
@@ -154,9 +160,9 @@ def _expand(value: Any, env: dict[str, str]) -> Any:
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 
 
-def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
-    """``["generate.quota=5", "run.name=x"]`` -> nested dict; values parse as TOML, else as strings."""
-    out: dict[str, Any] = {}
+def _override_pairs(pairs: Sequence[str]) -> list[tuple[str, Any]]:
+    """``["generate.quota=5"]`` -> ``[("generate.quota", 5)]``; values parse as TOML, else as strings."""
+    out: list[tuple[str, Any]] = []
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         key = key.strip()
@@ -168,13 +174,43 @@ def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
             value = tomllib.loads(f"v = {raw}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw
-        node = out
-        *parents, leaf = key.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"--set {pair!r} conflicts with another --set of {part!r}")
-        node[leaf] = value
+        out.append((key, value))
+    return out
+
+
+def _put(data: dict[str, Any], key: str, value: Any, origin: str) -> None:
+    """Set dotted ``key`` in ``data`` to ``value`` (replacing what is there, a table too)."""
+    node = data
+    *parents, leaf = key.split(".")
+    for depth, part in enumerate(parents):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            held = ".".join(parents[: depth + 1])
+            raise ConfigError(
+                f"{origin}: {held} is {type(child).__name__} {child!r}, not a table, so {key} cannot be set",
+                f"set {held} itself, e.g. --set '{held}={{...}}'",
+            )
+        node = child
+    node[leaf] = value
+
+
+def _leaves(mapping: Mapping[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    """A nested mapping's values by dotted key (an empty table is a value: it replaces)."""
+    out: list[tuple[str, Any]] = []
+    for name, value in mapping.items():
+        key = f"{prefix}{name}"
+        if isinstance(value, Mapping) and value:
+            out += _leaves(value, key + ".")
+        else:
+            out.append((key, value))
+    return out
+
+
+def parse_overrides(pairs: list[str] | tuple[str, ...]) -> dict[str, Any]:
+    """``["generate.quota=5", "run.name=x"]`` -> nested dict; values parse as TOML, else as strings."""
+    out: dict[str, Any] = {}
+    for key, value in _override_pairs(pairs):
+        _put(out, key, value, f"--set {key}")
     return out
 
 
@@ -193,10 +229,10 @@ def _allowed_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def _describe(
-    exc: ValidationError, path: Path | None, prefix: str = "", model: type[BaseModel] = RunConfig
+    exc: ValidationError, where: Callable[[str], str], prefix: str = "", model: type[BaseModel] = RunConfig
 ) -> tuple[str, str]:
-    where = f"config {path}" if path else "config"
-    problems, hints = [], []
+    problems: dict[str, list[str]] = {}  # where -> its problems, in order
+    hints = []
     for err in exc.errors():
         loc = tuple(err["loc"])
         key = ".".join(str(p) for p in (prefix, *loc) if p != "")
@@ -210,8 +246,9 @@ def _describe(
                 hints.append(
                     f"allowed keys{' under ' + '.'.join(map(str, (prefix, *loc[:-1]))).strip('.') if len(loc) > 1 or prefix else ''}: {', '.join(allowed)}"
                 )
-        problems.append(f"{key}: {msg}")
-    return f"{where}: {'; '.join(problems)}", "; ".join(hints) or "fix the value in the file, env or --set"
+        problems.setdefault(where(key), []).append(f"{key}: {msg}")
+    text = "; ".join(f"{where}: {'; '.join(found)}" for where, found in problems.items())
+    return text, "; ".join(hints) or "fix the value where it came from"
 
 
 def _read_toml(config_path: Path) -> dict[str, Any]:
@@ -223,6 +260,12 @@ def _read_toml(config_path: Path) -> dict[str, Any]:
         raise ConfigError(f"config {config_path} is not valid TOML: {exc}") from None
 
 
+def _environment_values() -> list[tuple[str, Any, str]]:
+    """``TAILORGEN_<SECTION>__<KEY>`` variables as (dotted key, value, variable), read as pydantic-settings does."""
+    found = EnvSettingsSource(RunConfig)()
+    return [(key, value, "TAILORGEN_" + key.replace(".", "__").upper()) for key, value in _leaves(found)]
+
+
 def load_config(
     source: str | os.PathLike[str] | Mapping[str, Any],
     overrides: Sequence[str] | Mapping[str, Any] = (),
@@ -232,30 +275,37 @@ def load_config(
     """Read, expand and validate a run config (plugin options are validated by the stages).
 
     ``source``: a TOML file's path, or the same content as a dict. ``overrides``: ``--set`` strings
-    (``["generate.quota=5"]``) or a nested dict (``{"generate": {"quota": 5}}``). ``env``: also read
-    ``TAILORGEN_*`` variables (the CLI does; a Python caller asks for it).
+    (``["generate.quota=5"]``: each replaces the value at its key, a table too) or a nested dict
+    (``{"generate": {"quota": 5}}``: merged key by key). ``env``: also read ``TAILORGEN_*`` variables
+    (the CLI does; a Python caller asks for it).
     """
     if isinstance(source, Mapping):
-        config_path, data = None, dict(source)
-        where, config_dir = "config", Path.cwd()
+        config_path, data, config_dir = None, dict(source), Path.cwd()
     else:
         config_path = Path(source)
         data = _read_toml(config_path)
-        where, config_dir = f"config {config_path}", config_path.resolve().parent
-    extra = dict(overrides) if isinstance(overrides, Mapping) else parse_overrides(overrides)
-    expanded = _expand(data, {**os.environ, "CONFIG_DIR": str(config_dir)})
-    file_token, env_token = _file_values.set(expanded), _read_env.set(env)
+        config_dir = config_path.resolve().parent
+    data = _expand(data, {**os.environ, "CONFIG_DIR": str(config_dir)})
+    layers = (
+        [(key, value, f"environment {name}") for key, value, name in _environment_values()] if env else []
+    )
+    if isinstance(overrides, Mapping):
+        layers += [(key, value, f"override {key}") for key, value in _leaves(overrides)]
+    else:
+        layers += [(key, value, f"--set {key}") for key, value in _override_pairs(overrides)]
+    origins: dict[str, str] = {}
+    for key, value, origin in layers:
+        _put(data, key, value, origin)
+        origins = {k: o for k, o in origins.items() if k != key and not k.startswith(key + ".")}
+        origins[key] = origin
     try:
-        config = RunConfig(**extra)
+        config = RunConfig(**data)
     except ValidationError as exc:
-        raise ConfigError(*_describe(exc, config_path)) from None
-    finally:
-        _file_values.reset(file_token)
-        _read_env.reset(env_token)
+        raise ConfigError(*_describe(exc, lambda key: _origin(key, config_path, origins))) from None
+    config._path, config._origins = config_path, origins
     unknown = [s for s in config.run.stages if s not in STAGE_ORDER]
     if unknown:
-        raise unknown_stages_error(unknown, f"{where}: run.stages: ")
-    config._path = config_path
+        raise unknown_stages_error(unknown, f"{config.where('run.stages')}: run.stages: ")
     return apply_protocol(config)
 
 
@@ -264,7 +314,11 @@ def as_run_config(config: RunConfig | str | os.PathLike[str] | Mapping[str, Any]
     return config if isinstance(config, RunConfig) else load_config(config)
 
 
-def dump_toml(config: RunConfig) -> str:
+def dump_toml(config: RunConfig, *, out_dir: str | None = None) -> str:
+    """The config as TOML; ``out_dir`` replaces ``run.out_dir`` as written (``"${CONFIG_DIR}"``)."""
     import tomli_w
 
-    return tomli_w.dumps(config.model_dump(mode="json", exclude_none=True))
+    data = config.model_dump(mode="json", exclude_none=True)
+    if out_dir is not None:
+        data["run"]["out_dir"] = out_dir
+    return tomli_w.dumps(data)

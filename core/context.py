@@ -13,13 +13,22 @@ from tailorgen.data.labels import LabelSet, load_label_set
 from tailorgen.errors import ConfigError, PluginError
 from tailorgen.registry import Registry, get_registry, validate_options
 
-__all__ = ["RunContext", "derive_seed"]
+__all__ = ["RunContext", "derive_seed", "labels_source"]
 
 
 def derive_seed(base: int, *parts: object) -> int:
     """A stable 63-bit seed from the run seed and any identifying parts (no Python ``hash``)."""
     text = "\x1f".join(map(str, (base, *parts)))
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big") >> 1
+
+
+def labels_source(config: RunConfig) -> str | dict[str, Any]:
+    """``labels`` as given, or a relative file found beside the config file (as that file's path)."""
+    labels = config.labels
+    if isinstance(labels, str) and config.path and not Path(labels).is_absolute():
+        candidate = config.path.parent / labels
+        return str(candidate.resolve()) if candidate.exists() else labels
+    return labels
 
 
 @dataclass
@@ -33,11 +42,7 @@ class RunContext:
 
     def __post_init__(self) -> None:
         if self.label_set is None:
-            labels = self.config.labels
-            if isinstance(labels, str) and self.config.path and not Path(labels).is_absolute():
-                candidate = self.config.path.parent / labels
-                labels = str(candidate) if candidate.exists() else labels
-            self.label_set = load_label_set(labels)
+            self.label_set = load_label_set(labels_source(self.config))
 
     @property
     def labels(self) -> LabelSet:
@@ -62,7 +67,7 @@ class RunContext:
         spec = getattr(self.config, key, None)
         if spec is None:
             raise ConfigError(
-                f"config {self.config.path}: no [{key}] section",
+                f"{self.config.where(key)}: no [{key}] section",
                 f'add [{key}] with plugin = "..." (see `tailorgen plugins --role {role}`)',
             )
         return spec
@@ -71,7 +76,7 @@ class RunContext:
         try:
             return validate_options(self.registry.get(role, spec.plugin), spec.options)
         except PluginError as exc:
-            raise ConfigError(f"config {self.config.path}: {key}: {exc.message}", exc.hint) from None
+            raise ConfigError(f"{self.config.where(key)}: {key}: {exc.message}", exc.hint) from None
 
     def validate_plugins(self) -> None:
         """Check every configured plugin exists and its options validate (before any work starts)."""

@@ -95,9 +95,25 @@ def get_verbosity() -> int:
     return logging.getLogger(LOGGER_NAME).getEffectiveLevel()
 
 
+#: the logger of huggingface_hub's HTTP retries
+_HUB_RETRIES = "huggingface_hub.utils._http"
+
+
+def _no_retry_warnings(record: logging.LogRecord) -> bool:
+    return record.levelno != logging.WARNING
+
+
 def configure_cli(*, quiet: bool, verbose: bool) -> None:
-    """The CLI's logging: status lines on stderr; ``quiet`` keeps warnings only, ``verbose`` adds debug."""
+    """The CLI's logging: status lines on stderr; ``quiet`` keeps warnings only, ``verbose`` adds debug.
+
+    ``quiet`` also hides huggingface_hub's "Retrying in 4s" lines: status, not warnings; an error that
+    follows them says what failed.
+    """
     set_verbosity(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+    retries = logging.getLogger(_HUB_RETRIES)
+    retries.removeFilter(_no_retry_warnings)
+    if quiet:  # its warnings only: HF_DEBUG's request log (debug records) still shows
+        retries.addFilter(_no_retry_warnings)
 
 
 logging.getLogger(LOGGER_NAME).addHandler(logging.NullHandler())

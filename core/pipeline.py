@@ -9,17 +9,20 @@ from pathlib import Path
 from typing import Any
 
 from tailorgen.config import STAGE_ORDER, RunConfig, as_run_config, dump_toml, unknown_stages_error
-from tailorgen.context import RunContext
+from tailorgen.context import RunContext, labels_source
 from tailorgen.errors import TailorgenError
 from tailorgen.io import atomic_write_text, remove_stale_partials
 from tailorgen.manifest import Manifest
+from tailorgen.preflight import image_bytes, run_problems, size_text, stage_problems
 from tailorgen.protocol import describe_protocol
 from tailorgen.runtime.distributed import launch_rank
 from tailorgen.stages import STAGES, load_stage
 
-__all__ = ["ConfigLike", "plan_pipeline", "run_pipeline"]
+__all__ = ["ConfigLike", "plan_pipeline", "run_pipeline", "saved_config"]
 
 logger = logging.getLogger(__name__)
+
+_NOT_HERE = "not available in this version of tailorgen"
 
 
 #: what ``run``/``plan`` accept as a config: a loaded one, a TOML path or the same content as a dict
@@ -54,6 +57,13 @@ def _check_inputs(ctx: RunContext, modules: dict[str, Any]) -> None:
                 )
 
 
+def saved_config(config: RunConfig) -> str:
+    """The resolved config as the run directory keeps it: ``tailorgen run RUN/config.toml`` resumes
+    that run wherever it lies (``out_dir`` is the config's own folder) and reads the same labels."""
+    saved = config.model_copy(update={"labels": labels_source(config)})
+    return dump_toml(saved, out_dir="${CONFIG_DIR}")
+
+
 def plan_pipeline(
     config: ConfigLike,
     stages: Sequence[str] | str | None = None,
@@ -73,16 +83,38 @@ def plan_pipeline(
         "run_dir": str(ctx.run_dir),
         "seed": ctx.seed,
         "labels": {"name": ctx.labels.name, "seen": len(ctx.labels.seen), "unseen": len(ctx.labels.unseen)},
+        "problems": run_problems(ctx),
         "protocol": describe_protocol(config),
         "stages": {},
     }
     for name in selected:
         if not STAGES[name].available:
-            plan["stages"][name] = {"available": False}
+            plan["stages"][name] = {"available": False, "problems": [_NOT_HERE]}
             continue
         module = load_stage(name)
-        plan["stages"][name] = {"available": True, **(module.plan(ctx) if hasattr(module, "plan") else {})}
+        entry = module.plan(ctx) if hasattr(module, "plan") else {}
+        if name == "generate":
+            images, size = image_bytes(ctx)
+            entry["disk"] = f"about {size_text(size)} for {images} images (PNG)"
+        problems = stage_problems(ctx, name)
+        plan["stages"][name] = {
+            "available": not problems,
+            **entry,
+            **({"problems": problems} if problems else {}),
+        }
     return plan
+
+
+def _refuse_problems(ctx: RunContext, selected: list[str]) -> None:
+    """What the dry run marks unavailable stops the run before any work (not hours into it)."""
+    problems = run_problems(ctx) + [p for name in selected for p in stage_problems(ctx, name)]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        config = ctx.config.path or "CONFIG"
+        raise TailorgenError(
+            f"{problems[0]}{more}",
+            f"fix it and rerun; `tailorgen run {config} --dry-run` lists every problem",
+        )
 
 
 def run_pipeline(
@@ -111,12 +143,13 @@ def run_pipeline(
         if hasattr(module, "validate"):
             module.validate(ctx)
     _check_inputs(ctx, modules)
+    _refuse_problems(ctx, selected)
     ctx.run_dir.mkdir(parents=True, exist_ok=True)
     writer = launch_rank() == 0  # under torchrun one process owns the run's own files
     if writer:
         for stale in remove_stale_partials(ctx.run_dir):
             logger.info(f"[tailorgen] removed {stale}, left unfinished by an earlier run")
-        atomic_write_text(ctx.path("config.toml"), dump_toml(config))
+        atomic_write_text(ctx.path("config.toml"), saved_config(config))
     plugins = [
         {"plugin": s.plugin, "distribution": s.distribution, "version": s.version}
         for s in ctx.registry.sources

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -44,6 +45,13 @@ class CocoDataset(ImageDataset):
     name = "coco"
     description = "COCO instances JSON + image folder (multi-label targets from the annotations)."
     Options = CocoOptions
+
+    def required_files(self, split: str) -> dict[str, Path]:
+        opts = self.options
+        return {
+            "annotations": self.resolve(opts.annotations.format(split=split)),
+            "images": self.resolve(opts.images.format(split=split)),
+        }
 
     def read(self, split: str, label_set: LabelSet | None) -> RawLabels:
         opts = self.options

@@ -39,12 +39,18 @@ class ImageFolderDataset(ImageDataset):
     description = "Image folder + metadata.jsonl with a labels column (tailorgen synthetic data sets)."
     Options = ImageFolderOptions
 
+    def _metadata(self, split: str) -> Path:
+        """``<root>/<split>/<metadata>`` if that exists, else ``<root>/<metadata>``."""
+        inside = self.resolve(split) / self.options.metadata
+        return inside if inside.is_file() else self.resolve(".") / self.options.metadata
+
+    def required_files(self, split: str) -> dict[str, Path]:
+        return {"metadata": self._metadata(split)}
+
     def read(self, split: str, label_set: LabelSet | None) -> RawLabels:
         opts = self.options
-        folder = self.resolve(split)
-        if not (folder / opts.metadata).is_file():
-            folder = self.resolve(".")
-        path = require_file(folder / opts.metadata, "imagefolder metadata")
+        path = require_file(self._metadata(split), "imagefolder metadata")
+        folder = path.parent
         rows = [r for r in _read_rows(path) if r.get("split", split) == split]
         if opts.accepted_only:
             rows = [r for r in rows if r.get("accepted", True) is True]

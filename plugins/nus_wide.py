@@ -53,6 +53,15 @@ class NusWideDataset(ImageDataset):
     description = "NUS-WIDE zero-shot layout: image list, Flickr tag matrix, 81 concept label files."
     Options = NusWideOptions
 
+    def required_files(self, split: str) -> dict[str, Path]:
+        opts = self.options
+        names = {"images": opts.images, "image_list": opts.image_list.format(Split=split)}
+        if opts.concept_names:
+            names["concept_names"] = opts.concept_names
+        if opts.tag_names:
+            names |= {"tag_names": opts.tag_names, "tag_matrix": opts.tag_matrix.format(Split=split)}
+        return {option: self.resolve(name) for option, name in names.items()}
+
     def read(self, split: str, label_set: LabelSet | None) -> RawLabels:
         opts = self.options
         list_path = require_file(self.resolve(opts.image_list.format(Split=split)), f"NUS-WIDE {split} list")

@@ -149,7 +149,7 @@ def test_from_pretrained_refuses_bad_folders(demo_models, tmp_path):
         (no_config, "config.json"),
         (no_labels, "label_names"),
         (pickled, "pickled"),
-        (tmp_path / "missing", "no such folder"),
+        (tmp_path / "missing", "neither a local folder nor a Hub repo id"),
         (saved / "config.json", "not a folder"),
     ]:
         with pytest.raises(TailorgenError, match=needle):

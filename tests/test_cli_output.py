@@ -58,7 +58,7 @@ def test_run_json_summary_parses(template_config: Path, tmp_path: Path) -> None:
 
 def test_the_cli_reads_tailorgen_environment_overrides(template_config: Path) -> None:
     planned = tailorgen(
-        "run", str(template_config), "--dry-run", extra_env={"TAILORGEN_PROMPTS__N_SETS": "3"}
+        "run", str(template_config), "--dry-run", "--json", extra_env={"TAILORGEN_PROMPTS__N_SETS": "3"}
     )
     assert planned.returncode == 0, planned.stderr
     assert json.loads(planned.stdout)["stages"]["prompts"]["label_sets"] == 3
@@ -79,14 +79,16 @@ def test_quiet_silences_status_lines_and_verbose_adds_debug(template_config: Pat
 
 
 def test_plan_says_generation_uses_this_runs_finetuned_text_encoder() -> None:
-    whole = tailorgen("run", "examples/coco-48-17.toml", "--dry-run", cwd=ROOT)
+    whole = tailorgen("run", "examples/coco-48-17.toml", "--dry-run", "--json", cwd=ROOT)
     assert whole.returncode == 0, whole.stderr
     planned = json.loads(whole.stdout)["stages"]["generate"]["text_encoder"]
     assert planned == "runs/coco-48-17/finetune/text_encoder (written by this run's finetune stage)"
-    alone = tailorgen("run", "examples/coco-48-17.toml", "--dry-run", "--stages", "generate", cwd=ROOT)
+    alone = tailorgen(
+        "run", "examples/coco-48-17.toml", "--dry-run", "--json", "--stages", "generate", cwd=ROOT
+    )
     assert json.loads(alone.stdout)["stages"]["generate"]["text_encoder"] == "stock"
     off = ["--stages", "finetune,generate", "--set", "generate.use_finetuned_text_encoder=false"]
-    disabled = tailorgen("run", "examples/coco-48-17.toml", "--dry-run", *off, cwd=ROOT)
+    disabled = tailorgen("run", "examples/coco-48-17.toml", "--dry-run", "--json", *off, cwd=ROOT)
     assert json.loads(disabled.stdout)["stages"]["generate"]["text_encoder"] == "stock"
 
 
@@ -102,7 +104,7 @@ def test_plan_says_generation_uses_this_runs_finetuned_text_encoder() -> None:
 def test_did_you_mean_in_config_errors(tmp_path: Path, edit: str, expected: str) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text('labels = "coco-48-17"\n' + edit)
-    done = tailorgen("run", str(cfg), "--stages", "prompts", "--dry-run")
+    done = tailorgen("run", str(cfg), "--stages", "prompts", "--dry-run", "--json")
     assert done.returncode == 1
     assert done.stderr.count("\n") == 1
     assert expected in done.stderr
@@ -111,9 +113,9 @@ def test_did_you_mean_in_config_errors(tmp_path: Path, edit: str, expected: str)
 def test_did_you_mean_for_plugin_options_stages_and_presets(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text('labels = "coco-48-17"\n[prompt_writer]\nplugin = "template"\noptions = { pose = 1 }\n')
-    options = tailorgen("run", str(cfg), "--stages", "prompts", "--dry-run")
+    options = tailorgen("run", str(cfg), "--stages", "prompts", "--dry-run", "--json")
     assert "pose: Extra inputs are not permitted; did you mean 'pose_rate'?" in options.stderr
-    stage = tailorgen("run", str(cfg), "--stages", "trian", "--dry-run")
+    stage = tailorgen("run", str(cfg), "--stages", "trian", "--dry-run", "--json")
     assert "unknown stage(s) trian; did you mean 'train'?" in stage.stderr
     preset = tailorgen("labels", "coco-48-7")
     assert preset.returncode == 1
@@ -138,9 +140,10 @@ def test_show_says_a_missing_run_directory_is_missing(tmp_path: Path) -> None:
 def test_every_subcommand_help_ends_with_an_example(command: str) -> None:
     shown = CliRunner().invoke(cli, [command, "--help"])
     assert shown.exit_code == 0, shown.output
-    last = [line.strip() for line in shown.output.rstrip().splitlines()[-3:]]
-    assert last == ["Example:", "", EXAMPLES[command]]
-    assert EXAMPLES[command].startswith(f"tailorgen {command} ")
+    lines = EXAMPLES[command].splitlines()  # an example may first make what it needs
+    last = [line.strip() for line in shown.output.rstrip().splitlines()[-2 - len(lines) :]]
+    assert last == ["Example:", "", *lines]
+    assert lines[-1].startswith(f"tailorgen {command} ")
 
 
 def test_hub_list_help_ends_with_an_example() -> None:

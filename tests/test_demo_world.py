@@ -72,7 +72,7 @@ def test_the_demo_says_which_world_it_ran_in(world, demo_models, tmp_path, monke
     assert f"demo world: {expected}" in caplog.text  # a status line on the tailorgen logger
     assert load_config(out / "config.toml").run.name == expected
     if expected == "shapes":  # the world's data set was built into the cache, and its shapes prompted
-        assert (tmp_path / "cache" / "shapes-coco" / "labels.json").is_file()
+        assert (tmp_path / "cache" / "labels.json").is_file()
         assert "star" in (out / "prompts.jsonl").read_text()
 
 

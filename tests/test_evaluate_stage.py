@@ -114,7 +114,7 @@ def test_config_and_input_mistakes(demo_env, tmp_path):
         _evaluate(tmp_path, 'evaluate.protocols=["fsl"]')
     with pytest.raises(TailorgenError, match="run the train stage first"):
         _evaluate(tmp_path)
-    with pytest.raises(TailorgenError, match="cannot load 'local-dir:/nonexistent'"):
+    with pytest.raises(TailorgenError, match="^evaluate.clip_model: /nonexistent is not a folder"):
         _evaluate(tmp_path, 'evaluate.classifier=""', 'evaluate.clip_model="local-dir:/nonexistent"')
     with pytest.raises(TailorgenError, match="instances_holdout.json not found"):
         _evaluate(tmp_path, 'evaluate.classifier=""', 'evaluate.split="holdout"')

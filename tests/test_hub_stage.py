@@ -29,7 +29,7 @@ def _config(tmp_path: Path, publish: str) -> Path:
 def test_publish_stage_writes_publish_json(hub: HubServer, run_dir: Path, tmp_path: Path) -> None:
     config = _config(tmp_path, f'repo_id = "{USER}/staged"\ndataset_repo_id = "{USER}/staged-data"')
     sent = len(hub.requests)
-    plan = cli(hub, "run", str(config), "--stages", "publish", "--out", str(run_dir), "--dry-run")
+    plan = cli(hub, "run", str(config), "--stages", "publish", "--out", str(run_dir), "--dry-run", "--json")
     assert json.loads(plan.stdout)["stages"]["publish"]["repo_id"] == f"{USER}/staged"
     assert len(hub.requests) == sent  # planning talks to no one
 

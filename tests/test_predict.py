@@ -172,7 +172,7 @@ def test_model_locations(run_dir, tmp_path):
         locate(str(run_dir), "tensorrt")
     with pytest.raises(TailorgenError, match="holds nothing the torch backend can load"):
         locate(str(export), "torch")
-    with pytest.raises(TailorgenError, match="not found"):
+    with pytest.raises(TailorgenError, match="neither a local folder nor a Hub repo id"):
         locate(str(tmp_path / "missing"))
     with pytest.raises(TailorgenError, match="not found"):
         locate("someone/classifier", "onnx")

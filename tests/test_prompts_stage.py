@@ -131,14 +131,16 @@ def test_embedding_diversity_with_a_local_encoder(models_dir: Path, tmp_path: Pa
 
 
 def test_dry_run_of_paper_configs_needs_no_network() -> None:
-    coco = tailorgen("run", str(ROOT / "examples" / "coco-48-17.toml"), "--dry-run", "--stages", "prompts")
+    coco = tailorgen(
+        "run", str(ROOT / "examples" / "coco-48-17.toml"), "--dry-run", "--json", "--stages", "prompts"
+    )
     assert coco.returncode == 0, coco.stderr
     plan = json.loads(coco.stdout)["stages"]["prompts"]
     assert plan["label_sets"] == 149
     assert plan["prompts"] == 1490
     assert plan["model"] == load_config(ROOT / "examples" / "coco-48-17.toml").prompt_writer.options["model"]
     nus = tailorgen(
-        "run", str(ROOT / "examples" / "nus-wide-925-81.toml"), "--dry-run", "--stages", "prompts"
+        "run", str(ROOT / "examples" / "nus-wide-925-81.toml"), "--dry-run", "--json", "--stages", "prompts"
     )
     assert nus.returncode == 0, nus.stderr
     assert json.loads(nus.stdout)["stages"]["prompts"]["label_sets"] == 81 + 81 * 80 // 2

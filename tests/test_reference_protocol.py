@@ -82,7 +82,7 @@ def test_an_unknown_protocol_is_a_one_line_error() -> None:
 
 def test_cli_dry_run_shows_the_reference_switches() -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    args = ["run", "examples/coco-48-17.toml", "--set", "run.protocol=reference", "--dry-run"]
+    args = ["run", "examples/coco-48-17.toml", "--set", "run.protocol=reference", "--dry-run", "--json"]
     done = subprocess.run(
         [sys.executable, "-m", "tailorgen", *args], capture_output=True, text=True, env=env, cwd=ROOT
     )

@@ -87,12 +87,15 @@ def test_labels_command() -> None:
 
 @pytest.mark.parametrize("example", ["coco-48-17", "nus-wide-925-81"])
 def test_example_configs_plan_offline(example: str) -> None:
-    out = tailorgen("--quiet", "run", str(ROOT / "examples" / f"{example}.toml"), "--dry-run")
+    out = tailorgen("--quiet", "run", str(ROOT / "examples" / f"{example}.toml"), "--dry-run", "--json")
     assert out.returncode == 0, out.stderr
     plan = json.loads(out.stdout)
     stages = plan["stages"]
     assert list(stages) == ["prompts", "finetune", "generate", "train", "evaluate", "export"]
-    assert all(stage["available"] for stage in stages.values())
+    # offline, without the paper's data or models: each stage is implemented, and what would stop it
+    # here is named by its config key
+    assert all(stage["available"] or stage["problems"] for stage in stages.values())
+    assert stages["export"]["available"]
 
 
 def test_first_line_of_library_errors() -> None:

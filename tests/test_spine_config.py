@@ -105,3 +105,50 @@ def test_bad_config_names_file_and_key(tmp_path: Path, body: str, expected: str)
 def test_missing_file() -> None:
     with pytest.raises(ConfigError, match="not found"):
         load_config("does/not/exist.toml")
+
+
+def test_set_replaces_a_table_so_a_plugin_can_be_swapped(config_file: Path) -> None:
+    merged = load_config(config_file, ["generator.plugin=other"])
+    assert merged.generator is not None
+    assert merged.generator.options == {"steps": 4}  # a dotted key merges into its table
+    config = load_config(config_file, ["generator.plugin=other", "generator.options={}"])
+    assert config.generator is not None
+    assert (config.generator.plugin, config.generator.options) == ("other", {})
+    config = load_config(config_file, ["generator.options={}", "generator.options.model=m"])
+    assert config.generator is not None
+    assert config.generator.options == {"model": "m"}  # later --set wins, in order
+    config = load_config(config_file, ["generator={ plugin = 'x' }"])
+    assert config.generator is not None
+    assert (config.generator.plugin, config.generator.options) == ("x", {})
+
+
+def test_errors_name_where_the_bad_value_came_from(
+    config_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pydantic import BaseModel, ConfigDict
+
+    class Generate(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        quota: int = 1
+
+    with pytest.raises(ConfigError, match=r"^--set generate\.qouta: generate\.qouta: Extra inputs"):
+        load_config(config_file, ["generate.qouta=5"]).stage_settings("generate", Generate)
+    monkeypatch.setenv("TAILORGEN_GENERATE__QOUTA", "5")
+    with pytest.raises(ConfigError, match=r"^environment TAILORGEN_GENERATE__QOUTA: generate\.qouta"):
+        load_config(config_file, env=True).stage_settings("generate", Generate)
+    monkeypatch.delenv("TAILORGEN_GENERATE__QOUTA")
+    with pytest.raises(ConfigError, match=r"^--set run\.seed: run\.seed: Input should be a valid integer"):
+        load_config(config_file, ["run.seed=abc"])
+    config_file.write_text(config_file.read_text().replace("quota = 4", "quota = 'x'"))
+    with pytest.raises(ConfigError, match=rf"^config {config_file}: generate\.quota"):
+        load_config(config_file).stage_settings("generate", Generate)
+    with pytest.raises(ConfigError, match="--set run.stages: run.stages: unknown stage"):
+        load_config(config_file, ["run.stages=['trian']"])
+    config = load_config(config_file, ["generator.plugin=x"])
+    assert config.where("generator") == f"config {config_file} and --set generator.plugin"
+    assert config.where("generator.options.steps") == f"config {config_file}"
+
+
+def test_set_below_a_value_that_is_no_table_is_one_clear_error(config_file: Path) -> None:
+    with pytest.raises(ConfigError, match=r"--set generate\.quota\.x: generate\.quota is int 4, not a table"):
+        load_config(config_file, ["generate.quota.x=1"])

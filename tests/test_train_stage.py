@@ -245,7 +245,7 @@ def test_paper_configs_plan_the_reference_training(example, seen_per_batch, monk
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     config = TINY.parent / f"{example}.toml"
-    result = CliRunner().invoke(cli, ["run", str(config), "--dry-run"])
+    result = CliRunner().invoke(cli, ["run", str(config), "--dry-run", "--json"])
     assert result.exit_code == 0, result.output
     plan = json.loads(result.stdout)["stages"]["train"]
     assert (plan["warmup_epochs"], plan["seen_labels_per_real_batch"]) == (1, seen_per_batch)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-__all__ = ["HubCardMixin"]
+__all__ = ["HubCardMixin", "folder_card", "refresh_run_card"]
 
 
 class HubCardMixin:
@@ -61,17 +61,37 @@ class HubCardMixin:
         **kwargs: Any,
     ) -> Any:
         """tailorgen's model card (the one ``tailorgen publish`` writes) for the folder being saved."""
-        from tailorgen.errors import TailorgenError
-        from tailorgen.hub.model_card import model_card
-        from tailorgen.hub.run_facts import classifier_facts
+        return folder_card(dict(self._hub_mixin_config), folder, repo_id, run_dir, **kwargs)
 
-        config = dict(self._hub_mixin_config)
-        if folder is None:  # called directly: no folder, so no run facts and no files to link
-            return model_card(classifier_facts(Path(), config), repo_id or "classifier", files=[], **kwargs)
-        try:
-            facts = classifier_facts(folder, config, run_dir)
-        except TailorgenError:  # an unreadable run around it: the classifier's own facts still hold
-            facts = classifier_facts(Path(), config)
-        files = sorted({p.name for p in folder.iterdir()} | {"README.md"})
-        kwargs.setdefault("has_onnx", "model.onnx" in files)
-        return model_card(facts, repo_id or folder.name, files=files, **kwargs)
+
+def folder_card(
+    config: dict[str, Any],
+    folder: Path | None,
+    repo_id: str = "",
+    run_dir: str | Path | None = None,
+    **kwargs: Any,
+) -> Any:
+    """The card of a classifier with ``config`` saved in ``folder`` (its run's facts when it has one)."""
+    from tailorgen.errors import TailorgenError
+    from tailorgen.hub.model_card import model_card
+    from tailorgen.hub.run_facts import classifier_facts
+
+    if folder is None:  # called directly: no folder, so no run facts and no files to link
+        return model_card(classifier_facts(Path(), config), repo_id or "classifier", files=[], **kwargs)
+    try:
+        facts = classifier_facts(folder, config, run_dir)
+    except TailorgenError:  # an unreadable run around it: the classifier's own facts still hold
+        facts = classifier_facts(Path(), config)
+    files = sorted({p.name for p in folder.iterdir()} | {"README.md"})
+    kwargs.setdefault("has_onnx", "model.onnx" in files)
+    return model_card(facts, repo_id or folder.name, files=files, **kwargs)
+
+
+def refresh_run_card(folder: Path, name: str, run_dir: Path) -> None:
+    """Rewrite a run's saved classifier card in place (after the run's evaluation changed)."""
+    import json
+
+    from tailorgen.io import atomic_write_text
+
+    config = json.loads((folder / "config.json").read_text())
+    atomic_write_text(folder / "README.md", str(folder_card(config, folder, name, run_dir)))

@@ -17,7 +17,7 @@ def dataset_spec(ctx: RunContext, key: str, what: str) -> PluginSpec:
     if spec is None:
         have = ", ".join(ctx.config.datasets) or "none"
         raise ConfigError(
-            f"config {ctx.config.path}: train.{what} = {key!r} has no [datasets.{key}] section",
+            f"{ctx.config.where(f'train.{what}')}: train.{what} = {key!r} has no [datasets.{key}] section",
             f"data sets configured: {have}",
         )
     return spec

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from tailorgen.errors import TailorgenError
+from tailorgen.hub.sources import looks_local, missing_local
 
 __all__ = ["REQUIRED_CONFIG_KEYS", "LoadingMixin", "hub_commit"]
 
@@ -92,11 +93,11 @@ def _fetch_hub_config(repo_id: str, options: dict[str, Any]) -> str:
         raise TailorgenError(
             f"classifier {repo_id}: the repo has no config.json (not a tailorgen classifier)", _HINT
         ) from None
-    except LocalEntryNotFoundError:
-        raise TailorgenError(
-            f"classifier {repo_id} is not in the local cache and the Hub cannot be reached",
-            "go online (unset HF_HUB_OFFLINE) once to download it",
-        ) from None
+    except LocalEntryNotFoundError as exc:
+        from tailorgen.hub.auth import unreachable_hub
+
+        cause = exc.__cause__ or exc.__context__
+        raise unreachable_hub(f"classifier {repo_id}: not in the local Hub cache", cause) from None
 
 
 def hub_commit(repo_id: str, revision: str | None = None) -> str:
@@ -116,8 +117,8 @@ class LoadingMixin:
         path = Path(source).expanduser()
         if path.exists() and not path.is_dir():
             raise TailorgenError(f"classifier {source} is a file, not a folder", _HINT)
-        if not path.is_dir() and (source.startswith((".", "/", "~")) or source.count("/") != 1):
-            raise TailorgenError(f"classifier {source}: no such folder (and not a Hub repo id)", _HINT)
+        if not path.is_dir() and looks_local(source):
+            raise missing_local(source, _HINT)
         try:
             if not path.is_dir():
                 _fetch_hub_config(source, kwargs)

@@ -32,11 +32,13 @@ COMMANDS: dict[str, str] = {
     "new-plugin": "tailorgen.cli.new_plugin:new_plugin",
 }
 
-#: command name -> the example that ends its ``--help``
+#: command name -> the example that ends its ``--help`` (lines run in order, as written, in a clone;
+#: tests/test_examples.py checks each one's commands, options, files and variables)
 EXAMPLES: dict[str, str] = {
     "plugins": "tailorgen plugins --role generator",
     "labels": "tailorgen labels coco-48-17",
-    "run": "tailorgen run examples/tiny.toml --stages prompts,generate --set generate.quota=5",
+    "run": 'eval "$(tailorgen demo --world tiny --data-only demo-models)"\n'
+    "tailorgen run examples/tiny.toml --stages prompts,generate --set generate.quota=5",
     "demo": "tailorgen demo --out runs/demo",
     "demo-models": "tailorgen demo-models demo-models",
     "predict": "tailorgen predict runs/demo photo.jpg --top-k 3",
@@ -52,7 +54,8 @@ EXAMPLES: dict[str, str] = {
 
 def example_epilog(example: str) -> str:
     """A ``--help`` epilog showing ``example`` verbatim (``\\b`` stops click rewrapping it)."""
-    return f"Example:\n\n\b\n  {example}"
+    lines = "\n".join(f"  {line}" for line in example.splitlines())
+    return f"Example:\n\n\b\n{lines}"
 
 
 def _third_party_plugins() -> bool:

@@ -93,6 +93,22 @@ class ImageDataset(Dataset):
         path = Path(name)
         return path if path.is_absolute() else Path(self.options.root) / path
 
+    def required_files(self, split: str) -> dict[str, Path]:
+        """Option name -> a file or folder reading ``split`` (its name in the files) needs."""
+        return {}
+
+    def problems(self, split: str) -> list[tuple[str, str]]:
+        """(option, problem) for what loading ``split`` would fail on, found without reading it
+        (what the dry run and ``tailorgen run`` check before any work starts)."""
+        root = Path(self.options.root)
+        if not root.is_dir():
+            return [("root", f"data set root {root} is not a folder")]
+        name, _ = parse_split(self.options.split_names.get(split, split))
+        needed = self.required_files(name).items()
+        return [
+            (option, f"{path} not found (split {split!r})") for option, path in needed if not path.exists()
+        ]
+
     def load(self, split: str, label_names: list[str], label_set: LabelSet | None = None) -> LabeledImages:
         """Images of ``split`` with targets over ``label_names`` (a subset of ``label_set``'s names).
 

@@ -136,7 +136,9 @@ def _from_mapping(data: dict[str, Any], origin: str) -> LabelSet:
             f"{'.'.join(str(p) for p in e['loc']) or 'label set'}: {e['msg'].removeprefix('Value error, ')}"
             for e in exc.errors()
         )
-        raise ConfigError(f"invalid label set {origin}: {problems}", "see README, 'Label sets'") from None
+        raise ConfigError(
+            f"invalid label set {origin}: {problems}", 'see docs/configuration.md, "Label sets"'
+        ) from None
 
 
 def _parse_txt(text: str) -> dict[str, Any]:

@@ -110,4 +110,5 @@ def _file_stamp(source: str) -> Any:
     path = Path(source.removeprefix("local-dir:"))
     if not path.is_dir():
         return source
-    return sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in path.iterdir() if p.is_file())
+    files = [p for p in path.iterdir() if p.is_file() and p.name != "README.md"]  # the card: no weights
+    return sorted((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in files)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from tailorgen.errors import TailorgenError
-from tailorgen.hub.auth import hub_call, offline_mode
+from tailorgen.hub.auth import hub_call, offline_mode, unreachable_hub
 
 __all__ = ["PublishedModel", "find_models"]
 
@@ -44,9 +43,7 @@ def find_models(
     """tailorgen models on the Hub (library or tag ``tailorgen``) whose id matches ``search`` and that
     know every label in ``labels``."""
     if offline_mode():
-        raise TailorgenError(
-            "cannot list Hub models: offline mode is on (HF_HUB_OFFLINE=1)", "unset HF_HUB_OFFLINE"
-        )
+        raise unreachable_hub("cannot list Hub models")
     from huggingface_hub import HfApi
 
     with hub_call("list tailorgen models on the Hub"):

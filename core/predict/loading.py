@@ -20,6 +20,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from tailorgen.errors import TailorgenError
+from tailorgen.hub.sources import looks_local, missing_local
 from tailorgen.predict.base import BACKENDS, Predictor
 from tailorgen.runtime.devices import DEFAULT_DEVICE
 
@@ -67,8 +68,12 @@ def locate(model: str, backend: str = "auto", device: int = 0) -> tuple[str, str
         raise TailorgenError(f"unknown backend {backend!r}", f"use one of auto, {', '.join(BACKENDS)}")
     path = Path(model).expanduser()
     if not path.exists():
-        if model.startswith((".", "/", "~")) or model.count("/") != 1 or backend not in {"auto", "torch"}:
-            raise TailorgenError(f"model {model} not found", _HINT)
+        if looks_local(model):  # decided without the network
+            raise missing_local(model, _HINT)
+        if backend not in {"auto", "torch"}:
+            raise TailorgenError(
+                f"model {model} not found locally; the {backend} backend loads no Hub repo", _HINT
+            )
         return "torch", model
     found = _candidates(path)
     if backend == "auto":

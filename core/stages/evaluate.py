@@ -60,7 +60,7 @@ class Settings(BaseModel):
 
 def _settings(ctx: RunContext) -> Settings:
     settings: Settings = ctx.settings("evaluate", Settings)
-    where = f"config {ctx.config.path}"
+    where = ctx.config.where("evaluate")
     if not settings.dataset:
         have = ", ".join(ctx.config.datasets) or "none configured"
         raise ConfigError(
@@ -169,6 +169,10 @@ def run(ctx: RunContext) -> dict[str, Any]:
         "models": {name: {"source": sources[name], **by_setting} for name, by_setting in results.items()},
     }
     atomic_write_json(ctx.path("eval.json"), report)
+    if (ctx.path("classifier", "config.json")).is_file():  # the run's card shows this evaluation
+        from tailorgen.classifier.hub_card import refresh_run_card
+
+        refresh_run_card(ctx.path("classifier"), ctx.config.run.name, ctx.run_dir)
     logger.info(
         f"evaluation on {settings.dataset}:{settings.split} ({len(dataset)} images)\n"
         + format_table(results, ks)

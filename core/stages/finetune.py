@@ -107,7 +107,7 @@ def validate(ctx: RunContext) -> None:
     settings = ctx.settings("finetune", Settings)
     if settings.label_quota is not None and settings.label_sets != "generation":
         raise ConfigError(
-            f"config {ctx.config.path}: finetune.label_quota shrinks the generation draw's label pool",
+            f"{ctx.config.where('finetune.label_quota')}: finetune.label_quota shrinks the generation draw's label pool",
             "set finetune.label_sets = 'generation', or remove finetune.label_quota",
         )
     _check_capabilities(ctx)

@@ -181,17 +181,17 @@ def validate(ctx: RunContext) -> None:
     settings: Settings = ctx.settings("train", Settings)
     if settings.mode in ("alternate", "real") and not settings.real_dataset:
         raise ConfigError(
-            f"config {ctx.config.path}: train.mode = {settings.mode!r} needs train.real_dataset",
+            f"{ctx.config.where('train.mode')}: train.mode = {settings.mode!r} needs train.real_dataset",
             'name a [datasets.<key>] with real seen-label images, or set train.mode = "proxyless"',
         )
     if settings.selection == "zero-shot" and "val_labels" in settings.model_fields_set:
         raise ConfigError(
-            f"config {ctx.config.path}: train.val_labels does not apply with train.selection = 'zero-shot'",
+            f"{ctx.config.where('train.val_labels')}: train.val_labels does not apply with train.selection = 'zero-shot'",
             "remove train.val_labels: zero-shot selection scores the seen labels on the validation split",
         )
     if settings.select_checkpoints == "zsl-and-gzsl" and settings.selection == "zero-shot":
         raise ConfigError(
-            f"config {ctx.config.path}: train.select_checkpoints = 'zsl-and-gzsl' selects with the unseen "
+            f"{ctx.config.where('train.select_checkpoints')}: train.select_checkpoints = 'zsl-and-gzsl' selects with the unseen "
             "labels of real images, which train.selection = 'zero-shot' excludes",
             "use select_checkpoints = 'one' with zero-shot selection, or selection = 'val'",
         )
@@ -204,7 +204,7 @@ def validate(ctx: RunContext) -> None:
         evaluation.get("split", "test"),
     ):
         raise ConfigError(
-            f"config {ctx.config.path}: train.val_split {settings.val_split!r} is the evaluation's test split",
+            f"{ctx.config.where('train.val_split')}: train.val_split {settings.val_split!r} is the evaluation's test split",
             "select the model on another split (e.g. val) so the test score stays unbiased",
         )
     ctx.validated_options("fusion_head", _fusion_spec(ctx), "fusion_head")
@@ -328,7 +328,9 @@ def _zsl_and_gzsl(ctx: RunContext, settings: Settings) -> Any:
 def _save_classifier(ctx: RunContext, model: Any, final: Any) -> None:
     partial = final.parent / f".{final.name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir})  # the run's card
+    # the run's card, named after the run (not the staging folder it is written in)
+    name = ctx.config.run.name + final.name.removeprefix("classifier")  # classifier-gzsl: NAME-gzsl
+    model.save_pretrained(partial, model_card_kwargs={"run_dir": ctx.run_dir, "repo_id": name})
     replace_dir(partial, final)  # and fsync the folder: the rename survives a power cut
     logger.info(f"[train] classifier written to {final}")
 

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
-import uuid
 from pathlib import Path
 from typing import Literal
 
+from tailorgen.cache import build_once
 from tailorgen.errors import TailorgenError
 
-__all__ = ["SHAPES_DEMO_SPLITS", "choose_world", "ensure_shapes_data", "find_shapes_weights"]
+__all__ = ["DATA_KIND", "SHAPES_DEMO_SPLITS", "choose_world", "ensure_shapes_data", "find_shapes_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +24,9 @@ logger = logging.getLogger(__name__)
 SHAPES_DEMO_SPLITS = {"train": 160, "val": 64, "test": 200}
 _ENV = "TAILORGEN_SHAPES_WEIGHTS"
 _PARTS = ("clip", "sd")
-_DATA_MARKER = "tailorgen-shapes-demo.json"
+#: the data set's cache folder kind (marker ``tailorgen-shapes-demo.json``) and version
+DATA_KIND = "shapes-demo"
+_DATA_VERSION = 1
 
 
 def _is_weights(path: Path) -> bool:
@@ -68,24 +69,11 @@ def choose_world(
     return ("shapes", weights) if weights is not None else ("tiny", None)
 
 
-def ensure_shapes_data(directory: str | Path, seed: int = 0) -> Path:
-    """The demo's shapes COCO data set in ``directory``, built once (into a sibling, then renamed)."""
+def ensure_shapes_data(directory: str | Path) -> Path:
+    """The demo's shapes COCO data set in ``directory``, built once (:func:`tailorgen.cache.build_once`)."""
     from tailorgen.testing.shapes_coco import build_shapes_coco
 
-    target = Path(directory).resolve()
-    if (target / _DATA_MARKER).is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = target.with_name(f".{target.name}.building-{uuid.uuid4().hex}")
-    try:
-        build_shapes_coco(staging, seed=seed, splits=SHAPES_DEMO_SPLITS)
-        (staging / _DATA_MARKER).write_text('{"note": "tailorgen demo: the shapes world\'s data set"}\n')
-        shutil.rmtree(target, ignore_errors=True)  # an unfinished build (no marker)
-        try:
-            staging.rename(target)
-        except OSError:
-            if not (target / _DATA_MARKER).is_file():  # not another process's finished build
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    def build(staging: Path) -> None:
+        build_shapes_coco(staging, seed=0, splits=SHAPES_DEMO_SPLITS)
+
+    return build_once(directory, DATA_KIND, _DATA_VERSION, build, "the shapes world's demo data set")
