@@ -115,23 +115,25 @@ def train(
     seed: int,
     *,
     after_step: Any = None,
+    schedule: tuple[int, float, int] | None = None,
 ) -> None:
     """AdamW with warm-up + cosine decay; ``loss_fn(generator, batch_size, step)`` draws its own batch.
 
-    Frozen models in ``models`` (an EMA copy) are checkpointed but not optimised.
+    Frozen models in ``models`` (an EMA copy) are checkpointed but not optimised. ``schedule``:
+    (steps, lr, batch), default this part's entries of ``STEPS``, ``LR`` and ``BATCH``.
     """
+    total, base_lr, batch = schedule or (STEPS[part], LR[part], BATCH[part])
     params = [p for m in models.values() for p in m.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=LR[part], weight_decay=0.01)
+    opt = torch.optim.AdamW(params, lr=base_lr, weight_decay=0.01)
     folder = work / part
     start = load_checkpoint(folder, models, opt)
-    total = STEPS[part]
     bar = progress(range(start, total), total=total, initial=start, desc=f"pretrain {part}")
     for step in bar:
-        lr = LR[part] * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / total))
+        lr = base_lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / total))
         for group in opt.param_groups:
             group["lr"] = lr
         generator = torch.Generator().manual_seed(seed * 1_000_003 + hash_part(part) + step)
-        loss = loss_fn(generator, BATCH[part], step)
+        loss = loss_fn(generator, batch, step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
