@@ -18,7 +18,7 @@ seen labels on the real val split plus unseen labels on held-out synthetic image
 an unseen label on a real image chooses anything. The classifier's scales are ``"auto"`` (derived
 from this CLIP's learned logit scale, as the paper's 20 x 5 is from a real CLIP's 100). Contexts
 train at the paper's settings: lr_context 0.002 after one warm-up epoch, as many context tokens as
-the CLIP's text context holds (``--n-ctx``, default: context length - 3).
+the CLIP's text context holds with the longest label name (``--n-ctx``; 27 for this 32-token CLIP).
 
 Each seed (0-5 by default) draws its own data set (320 train, 128 val, 1000 test images), prompts
 and images; every classifier row is trained from ``--inits`` initialisation seeds (default 2) on that
@@ -183,7 +183,7 @@ def base_config(weights: Path, data: Path, args: argparse.Namespace, seed: int) 
             "val_split": "val",
             # No unseen-label annotation of a real image selects anything (see the docstring).
             "selection": "zero-shot",
-            "n_ctx": args.n_ctx or max_n_ctx(weights / "clip"),
+            "n_ctx": args.n_ctx or max_n_ctx(weights / "clip", data / "labels.json"),
             "logit_scale": args.logit_scale,
             "aggregation_scale": args.aggregation_scale,
             "epochs": args.epochs,
@@ -198,10 +198,17 @@ def base_config(weights: Path, data: Path, args: argparse.Namespace, seed: int) 
     }
 
 
-def max_n_ctx(clip: Path) -> int:
-    """The most context tokens the CLIP's text context holds: [SOS] ctx... name . [EOS]."""
+def max_n_ctx(clip: Path, labels: Path) -> int:
+    """The most context tokens every prompt ``[SOS] ctx... <name>. [EOS]`` fits in the CLIP's text context.
+
+    More would truncate the longest names' prompts (their period, or more, replaced by [EOS]).
+    """
+    from open_clip.tokenizer import SimpleTokenizer
+
     config = json.loads((clip / "open_clip_config.json").read_text())
-    return int(config["model_cfg"]["text_cfg"].get("context_length", 77)) - 3
+    names = [label["name"] for label in json.loads(labels.read_text())["labels"]]
+    longest = max(len(SimpleTokenizer().encode(name.replace("_", " ") + ".")) for name in names)
+    return int(config["model_cfg"]["text_cfg"].get("context_length", 77)) - 2 - longest
 
 
 def with_synthetic(config: dict[str, Any], source: Path, *, accepted_only: bool) -> dict[str, Any]:

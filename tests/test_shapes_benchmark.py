@@ -42,8 +42,9 @@ def test_every_config_selects_zero_shot_and_never_on_the_test_split(bench, tmp_p
         assert train.selection == "zero-shot", name
         assert "val_labels" not in train.model_fields_set, name
         assert (train.logit_scale, train.aggregation_scale) == ("auto", "auto"), name
-        # the paper's context settings; as many tokens as this CLIP's 32-token text context holds
-        assert (train.lr_context, train.warmup_epochs, train.n_ctx) == (0.002, 1, 29), name
+        # the paper's context settings; as many tokens as this CLIP's 32-token text context holds:
+        # [SOS] + 27 + "hexagon." (3 tokens) + [EOS] = 32
+        assert (train.lr_context, train.warmup_epochs, train.n_ctx) == (0.002, 1, 27), name
         assert loaded.evaluate["split"] == "test"
         assert train.val_split != "test"
     modes = {name[:-3]: TrainSettings.model_validate(row["train"]).mode for name, row, _ in runs}

@@ -46,14 +46,16 @@ def _result(run_dir: Path) -> dict[str, Any]:
 
 def lte_point(config: dict[str, Any], work: Path, steps: int, lr: float, threads: int) -> dict[str, Any]:
     finetune = {**config["finetune"], "steps": steps, "lr": lr, "checkpoint_every": steps}
-    if finetune == config["finetune"] and (work / "d" / "eval.json").is_file():
-        out = work / "d"  # the benchmark's own (d)
-    else:
-        out = work / f"lte-{steps}-{lr:g}"
-        if not (out / "eval.json").is_file():
-            bench.run(
-                {**config, "finetune": finetune}, out, "prompts,finetune,generate,train,evaluate", threads
-            )
+    if finetune == config["finetune"] and (work / "d-i0" / "eval.json").is_file():
+        return {
+            "steps": steps,
+            "lr": lr,
+            "acceptance": bench.acceptance(work / "d" / "synthetic"),
+            **_result(work / "d-i0"),
+        }
+    out = work / f"lte-{steps}-{lr:g}"
+    if not (out / "eval.json").is_file():
+        bench.run({**config, "finetune": finetune}, out, "prompts,finetune,generate,train,evaluate", threads)
     return {"steps": steps, "lr": lr, "acceptance": bench.acceptance(out / "synthetic"), **_result(out)}
 
 
@@ -116,12 +118,11 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     work = (args.work or Path("runs/shapes-investigate")) / f"seed-{args.seed}"
-    needs = {"scale": "c", "fusion": "d"}
-    if any(not (work / needs[s] / "eval.json").is_file() for s in args.sweeps if s in needs):
-        bench.run_seed(args.seed, args, work)  # the benchmark's runs for this seed first
-    data = work / "coco"
-    config = bench.base_config(args.weights.resolve(), data, args, args.seed)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+        if not (work / "results.json").is_file():
+            bench.run_seed(args.seed, args, work, pool)  # the benchmark's runs for this seed first
+        data = work / "coco"
+        config = bench.base_config(args.weights.resolve(), data, args, args.seed)
         if "scale" in args.sweeps:
             rows = list(pool.map(lambda s: scale_point(config, work, s, args.threads), SCALES))
             show("classifier scales on (c)'s images", ["aggregation_scale"], rows, "selection")

@@ -57,6 +57,22 @@ SNAPSHOT_EVERY = 500
 DEFAULT_WORK = Path("/root/.cache/tailorgen-world")
 
 
+def cached_pairs(work: Path, seed: int, count: int) -> tuple[np.ndarray, list[str], list[str]]:
+    """:func:`pairs`, rendered once into ``work`` (a resumed run skips the rendering)."""
+    import json
+
+    from tailorgen.io import atomic_path, atomic_write_json
+
+    stem = work / f"pairs-{seed}-{count}"
+    if not (stem.with_suffix(".json")).is_file():
+        images, short, long = pairs(seed, count)
+        with atomic_path(stem.with_suffix(".npy")) as tmp, tmp.open("wb") as handle:
+            np.save(handle, images)
+        atomic_write_json(stem.with_suffix(".json"), {"short": short, "long": long})
+    captions = json.loads(stem.with_suffix(".json").read_text())
+    return np.load(stem.with_suffix(".npy")), captions["short"], captions["long"]
+
+
 def pairs(seed: int, count: int) -> tuple[np.ndarray, list[str], list[str]]:
     """``count`` images (uint8, N x 64 x 64 x 3), short and long captions of the same scenes."""
     from tailorgen.runtime.progress import progress
@@ -167,7 +183,8 @@ def main() -> None:
         args.pairs = 64
     torch.set_num_threads(args.threads)
     started, cpu = time.time(), time.process_time()
-    pretrain_clip(pairs(args.seed, args.pairs), args.work, args.out, args.seed)
+    args.work.mkdir(parents=True, exist_ok=True)
+    pretrain_clip(cached_pairs(args.work, args.seed, args.pairs), args.work, args.out, args.seed)
     print(
         f"pretrain {args.part}: done in {time.time() - started:.0f} s wall, "
         f"{(time.process_time() - cpu) / 60:.1f} CPU-minutes (this run) -> {args.out}",

@@ -74,7 +74,7 @@ DRAWINGS: dict[str, list[Part]] = {
     "diamond": [("poly", 255, [(0, -1), (0.65, 0), (0, 1), (-0.65, 0)])],
     "hexagon": [("poly", 255, _regular(6, 0.0))],
     "pentagon": [("poly", 255, _regular(5))],
-    "octagon": [("poly", 255, _regular(8, math.pi / 8))],
+    "crown": [("poly", 255, [(-0.9, 0.7), (-0.9, -0.6), (-0.45, -0.05), (0, -0.8), (0.45, -0.05), (0.9, -0.6), (0.9, 0.7)])],
     "trapezoid": [("poly", 255, [(-1, 0.6), (1, 0.6), (0.5, -0.6), (-0.5, -0.6)])],
     "arrow": [("poly", 255, _ARROW)],
     # -- things --
