@@ -13,7 +13,7 @@ COCO-like photos) with :mod:`tailorgen.testing.things_captions` captions.
 
 Deterministic (each batch from a generator seeded by (seed, part, step)), resumable (checkpoints
 every 50 steps under ``--work``, default ``/root/.cache/tailorgen-world``), and it writes a loadable
-snapshot ``WORK/clip-snapshot`` every 500 steps. Run it niced, one thread, in the background:
+snapshot ``WORK/clip-snapshot`` every 250 steps; rendered pairs are cached in chunks under ``WORK/pairs``. Run it niced, one thread, in the background:
 
     nohup nice -n 15 python benchmarks/things/pretrain.py --part clip > pretrain-clip.log 2>&1 &
 """
@@ -53,24 +53,31 @@ CLIP_CFG: dict[str, Any] = {
 SCHEDULE = {"clip": (3000, 1e-3, 128)}
 LONG_CAPTION_RATE = 0.2
 TARGET_STYLE_RATE = 0.25
-SNAPSHOT_EVERY = 500
+SNAPSHOT_EVERY = 250
+CHUNK = 2000  # rendered pairs per cache file
 DEFAULT_WORK = Path("/root/.cache/tailorgen-world")
 
 
 def cached_pairs(work: Path, seed: int, count: int) -> tuple[np.ndarray, list[str], list[str]]:
-    """:func:`pairs`, rendered once into ``work`` (a resumed run skips the rendering)."""
+    """:func:`pairs` in chunks of ``CHUNK``, each rendered once into ``work`` (an interrupted
+    rendering resumes at its last chunk; a resumed training renders nothing)."""
     import json
 
     from tailorgen.io import atomic_path, atomic_write_json
 
-    stem = work / f"pairs-{seed}-{count}"
-    if not (stem.with_suffix(".json")).is_file():
-        images, short, long = pairs(seed, count)
-        with atomic_path(stem.with_suffix(".npy")) as tmp, tmp.open("wb") as handle:
-            np.save(handle, images)
-        atomic_write_json(stem.with_suffix(".json"), {"short": short, "long": long})
-    captions = json.loads(stem.with_suffix(".json").read_text())
-    return np.load(stem.with_suffix(".npy")), captions["short"], captions["long"]
+    images, short, long = [], [], []
+    for first in range(0, count, CHUNK):
+        stem = work / "pairs" / f"seed{seed}-{first:06d}-{min(count, first + CHUNK):06d}"
+        if not stem.with_suffix(".json").is_file():
+            chunk = pairs(seed * 1_000_003 + first, min(CHUNK, count - first))
+            with atomic_path(stem.with_suffix(".npy")) as tmp, tmp.open("wb") as handle:
+                np.save(handle, chunk[0])
+            atomic_write_json(stem.with_suffix(".json"), {"short": chunk[1], "long": chunk[2]})
+        captions = json.loads(stem.with_suffix(".json").read_text())
+        images.append(np.load(stem.with_suffix(".npy")))
+        short += captions["short"]
+        long += captions["long"]
+    return np.concatenate(images), short, long
 
 
 def pairs(seed: int, count: int) -> tuple[np.ndarray, list[str], list[str]]:
