@@ -11,8 +11,10 @@ reusing that seed's runs when ``--work`` holds them. Every choice is made WITHOU
   ranks them; test mAP is reported beside it.
 - ``scale``: the classifier's scales, ``auto`` against fixed aggregation scales, on (c)'s images,
   ranked by the same selection score.
+- ``augment``: RandAugment and Cutout (made for 224 px) on or off for these 64 px images, on (c)'s
+  images from both initialisation seeds, ranked by the same selection score.
 
-    python benchmarks/shapes/investigate.py lte fusion scale [--work DIR] [--seed 0] [--jobs 2]
+    python benchmarks/shapes/investigate.py lte fusion scale augment [--work DIR] [--seed 0] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ _spec.loader.exec_module(bench)  # type: ignore[union-attr]
 LTE = [(40, 1e-4), (120, 1e-4), (40, 1e-3), (120, 1e-3)]
 FUSION = [(1e-4, 0.0), (1e-3, 0.0), (1e-2, 0.0), (1e-4, 0.1), (1e-3, 0.1), (1e-2, 0.1)]
 SCALES = ["auto", 1.0, 0.25, 0.0625]
+AUGMENT = [(True, 0.5), (True, 0.0), (False, 0.5), (False, 0.0)]
 
 
 def _result(run_dir: Path) -> dict[str, Any]:
@@ -84,6 +87,27 @@ def scale_point(config: dict[str, Any], work: Path, scale: Any, threads: int) ->
     return {"aggregation_scale": scale, **_result(out)}
 
 
+def augment_point(
+    config: dict[str, Any], work: Path, augment: tuple[bool, float], threads: int
+) -> dict[str, Any]:
+    """(c)'s classifier with RandAugment on/off and Cutout's probability, averaged over both inits."""
+    randaugment, cutout = augment
+    results = []
+    for init in (0, 1):
+        out = work / f"augment-{'ra' if randaugment else 'none'}-{cutout:g}-i{init}"
+        row = bench.with_synthetic(config, work / "c", accepted_only=True)
+        row = {
+            **row,
+            "run": {**row["run"], "seed": bench.train_seed(config["run"]["seed"], init)},
+            "train": {**row["train"], "randaugment": randaugment, "cutout": cutout},
+        }
+        if not (out / "eval.json").is_file():
+            bench.run(row, out, "train,evaluate", threads)
+        results.append(_result(out))
+    mean = {k: sum(r[k] for r in results) / len(results) for k in ("selection", "zsl", "gzsl")}
+    return {"randaugment": "on" if randaugment else "off", "cutout": cutout, **mean}
+
+
 def show(title: str, keys: list[str], rows: list[dict[str, Any]], rank: str) -> None:
     best = max(rows, key=lambda r: r[rank] if r[rank] is not None else float("-inf"))
     print(f"\n{title} (chosen by {rank}, marked *; test mAP reported, never used to choose)")
@@ -114,7 +138,7 @@ def show(title: str, keys: list[str], rows: list[dict[str, Any]], rank: str) -> 
 
 def main() -> None:
     p = bench.parser()
-    p.add_argument("sweeps", nargs="+", choices=["lte", "fusion", "scale"])
+    p.add_argument("sweeps", nargs="+", choices=["lte", "fusion", "scale", "augment"])
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     work = (args.work or Path("runs/shapes-investigate")) / f"seed-{args.seed}"
@@ -129,6 +153,11 @@ def main() -> None:
         if "fusion" in args.sweeps:
             rows = list(pool.map(lambda x: fusion_point(config, work, *x, args.threads), FUSION))
             show("fusion head on (d)'s images", ["lr_fusion", "init_scale"], rows, "selection")
+        if "augment" in args.sweeps:
+            rows = list(pool.map(lambda x: augment_point(config, work, x, args.threads), AUGMENT))
+            show(
+                "augmentation on (c)'s images, mean of 2 inits", ["randaugment", "cutout"], rows, "selection"
+            )
         if "lte" in args.sweeps:
             rows = list(pool.map(lambda x: lte_point(config, work, *x, args.threads), LTE))
             show("L_TE: steps x learning rate", ["steps", "lr"], rows, "acceptance")
