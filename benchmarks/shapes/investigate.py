@@ -101,7 +101,9 @@ def augment_point(
             "run": {**row["run"], "seed": bench.train_seed(config["run"]["seed"], init)},
             "train": {**row["train"], "randaugment": randaugment, "cutout": cutout},
         }
-        if not (out / "eval.json").is_file():
+        if row["train"] == config["train"] | {"synthetic_dataset": "synthetic"}:
+            out = work / f"c-i{init}"  # the benchmark's own (c)
+        elif not (out / "eval.json").is_file():
             bench.run(row, out, "train,evaluate", threads)
         results.append(_result(out))
     mean = {k: sum(r[k] for r in results) / len(results) for k in ("selection", "zsl", "gzsl")}
