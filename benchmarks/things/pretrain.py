@@ -130,12 +130,7 @@ def pretrain_clip(data: tuple[np.ndarray, list[str], list[str]], work: Path, out
     import open_clip
 
     images, short, long = data
-    torch.manual_seed(seed)
-    model = open_clip.CLIP(**CLIP_CFG)
-    with torch.no_grad():  # open_clip zero-inits each bottleneck's bn3; a trained RN50 has none dead
-        for name, param in model.visual.named_parameters():
-            if name.endswith("bn3.weight"):
-                param.fill_(1.0)
+    model = base.new_clip(CLIP_CFG, seed)
     tokens = {
         "short": open_clip.tokenize(short, context_length=CONTEXT),
         "long": open_clip.tokenize(long, context_length=CONTEXT),
@@ -153,13 +148,7 @@ def pretrain_clip(data: tuple[np.ndarray, list[str], list[str]], work: Path, out
         image = torch.nn.functional.normalize(model.encode_image((x - mean) / std), dim=-1)
         chosen = tokens[kind][index]
         text = torch.nn.functional.normalize(encode_text_prefix(model, chosen), dim=-1)
-        logits = model.logit_scale.exp().clamp(max=100) * image @ text.T
-        same = (chosen[:, None, :] == chosen[None, :, :]).all(-1).float()  # repeated captions
-        target = same / same.sum(1, keepdim=True)
-        return 0.5 * (
-            torch.nn.functional.cross_entropy(logits, target)
-            + torch.nn.functional.cross_entropy(logits.T, target)
-        )
+        return base.contrastive_loss(model, image, text, chosen)
 
     def snapshot(step: int) -> None:
         if (step + 1) % SNAPSHOT_EVERY == 0:

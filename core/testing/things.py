@@ -19,7 +19,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from tailorgen.testing.shapes import COLOURS
+from tailorgen.testing.shapes import COLOURS, background_pixels
 from tailorgen.testing.things_drawings import DRAWINGS, THINGS
 
 __all__ = ["PATTERNS", "THINGS", "Item", "Scene", "render", "sample_scene"]
@@ -175,30 +175,12 @@ def _coverage(item: Item, size: int) -> Any:
     return alpha
 
 
-def _background_array(scene: Scene) -> Any:
-    import numpy as np
-
-    kind, a, b, period = scene.background
-    a = np.asarray(a, dtype=np.float32)
-    if kind == "plain":
-        return np.broadcast_to(a, (scene.size, scene.size, 3)).copy()
-    b = np.asarray(b, dtype=np.float32)
-    ys, xs = np.mgrid[0 : scene.size, 0 : scene.size].astype(np.float32)
-    if kind == "gradient":
-        t = (xs + ys) / (2 * scene.size - 2)
-    elif kind == "stripes":
-        t = (np.floor((xs + ys) / period) % 2).astype(np.float32)
-    else:
-        t = ((np.floor(xs / period) + np.floor(ys / period)) % 2).astype(np.float32)
-    return a + (b - a) * t[..., None]
-
-
 def render(scene: Scene) -> Any:
     """The scene as an RGB ``PIL.Image`` (the same scene always gives the same pixels)."""
     import numpy as np
     from PIL import Image
 
-    pixels = _background_array(scene)
+    pixels = background_pixels(scene.background, scene.size)
     for item in scene.items:
         alpha = _coverage(item, scene.size)
         pixels = pixels * (1 - alpha) + np.asarray(COLOURS[item.colour], dtype=np.float32) * alpha

@@ -14,6 +14,7 @@ import random
 from pathlib import Path
 from typing import Any
 
+from tailorgen.testing.shapes_coco import box_annotation
 from tailorgen.testing.things import THINGS, render, sample_scene
 
 __all__ = ["THINGS_FOLDS", "THINGS_SPLITS", "build_things_coco", "things_label_set"]
@@ -81,17 +82,8 @@ def build_things_coco(
             for item in scene.items:
                 for x, y, radius, _ in item.copies:
                     annotation_id += 1
-                    side = round(2 * radius, 2)
-                    annotations.append(
-                        {
-                            "id": annotation_id,
-                            "image_id": image_id,
-                            "category_id": THINGS.index(item.thing) + 1,
-                            "bbox": [round(x - radius, 2), round(y - radius, 2), side, side],
-                            "area": round(side**2, 2),
-                            "iscrowd": 0,
-                        }
-                    )
+                    category = THINGS.index(item.thing) + 1
+                    annotations.append(box_annotation(annotation_id, image_id, category, (x, y, radius)))
         data = {"images": images, "annotations": annotations, "categories": categories}
         (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(data) + "\n")
     (root / "labels.json").write_text(json.dumps(things_label_set(fold), indent=2) + "\n")
