@@ -239,9 +239,12 @@ def generation_runs(config: dict[str, Any]) -> list[tuple[str, dict[str, Any], s
     """(run name, config, stages): (c) draws images with the pretrained text encoder (rejected ones
     kept for (b)) and scores the untrained baselines (a), (a'); (d) fine-tunes with L_TE first."""
     evaluate = {**config["evaluate"], "classifier": "", "baselines": list(BASELINE_ROWS.values())}
+    # No classifier is trained here: without the train settings, a run with other training settings
+    # (--resume, or the sweeps of benchmarks/shapes/investigate.py) reuses these images.
+    untrained = {**config, "train": {"backbone": config["train"]["backbone"]}}
     return [
-        ("c", {**config, "evaluate": evaluate}, "prompts,generate,evaluate"),
-        ("d", config, "prompts,finetune,generate"),
+        ("c", {**untrained, "evaluate": evaluate}, "prompts,generate,evaluate"),
+        ("d", untrained, "prompts,finetune,generate"),
     ]
 
 

@@ -34,7 +34,10 @@ def test_every_config_selects_zero_shot_and_never_on_the_test_split(bench, tmp_p
     assert [name for name, _, _ in runs] == [
         f"{row}-i{i}" for i in (0, 1) for row in ("a2", "b", "c", "d", "e")
     ]
-    for name, row, _ in [*generation, *runs]:
+    for name, row, stages in generation:  # no classifier: other training settings reuse its images
+        assert "train" not in stages
+        assert row["train"] == {"backbone": config["train"]["backbone"]}, name
+    for name, row, _ in runs:
         path = tmp_path / f"{name}.toml"
         path.write_bytes(tomli_w.dumps(row).encode())
         loaded = load_config(path)

@@ -11,10 +11,12 @@ reusing that seed's runs when ``--work`` holds them. Every choice is made WITHOU
   ranks them; test mAP is reported beside it.
 - ``scale``: the classifier's scales, ``auto`` against fixed aggregation scales, on (c)'s images,
   ranked by the same selection score.
+- ``nctx``: the number of context tokens, on (c)'s images from both initialisation seeds, ranked by
+  the same selection score.
 - ``augment``: RandAugment and Cutout (made for 224 px) on or off for these 64 px images, on (c)'s
   images from both initialisation seeds, ranked by the same selection score.
 
-    python benchmarks/shapes/investigate.py lte fusion scale augment [--work DIR] [--seed 0] [--jobs 2]
+    python benchmarks/shapes/investigate.py lte fusion scale nctx augment [--work DIR] [--seed 0] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ LTE = [(40, 1e-4), (120, 1e-4), (40, 1e-3), (120, 1e-3)]
 FUSION = [(1e-4, 0.0), (1e-3, 0.0), (1e-2, 0.0), (1e-4, 0.1), (1e-3, 0.1), (1e-2, 0.1)]
 SCALES = ["auto", 1.0, 0.25, 0.0625]
 AUGMENT = [(True, 0.5), (True, 0.0), (False, 0.5), (False, 0.0)]
+N_CTX = [4, 8, 16, 27]
 
 
 def _result(run_dir: Path) -> dict[str, Any]:
@@ -87,27 +90,38 @@ def scale_point(config: dict[str, Any], work: Path, scale: Any, threads: int) ->
     return {"aggregation_scale": scale, **_result(out)}
 
 
-def augment_point(
-    config: dict[str, Any], work: Path, augment: tuple[bool, float], threads: int
-) -> dict[str, Any]:
-    """(c)'s classifier with RandAugment on/off and Cutout's probability, averaged over both inits."""
-    randaugment, cutout = augment
+def c_over_inits(
+    config: dict[str, Any], work: Path, name: str, train: dict[str, Any], threads: int
+) -> dict[str, float]:
+    """(c)'s classifier with ``train`` settings changed, from both initialisation seeds: mean results."""
     results = []
     for init in (0, 1):
-        out = work / f"augment-{'ra' if randaugment else 'none'}-{cutout:g}-i{init}"
         row = bench.with_synthetic(config, work / "c", accepted_only=True)
         row = {
             **row,
             "run": {**row["run"], "seed": bench.train_seed(config["run"]["seed"], init)},
-            "train": {**row["train"], "randaugment": randaugment, "cutout": cutout},
+            "train": {**row["train"], **train},
         }
+        out = work / f"{name}-i{init}"
         if row["train"] == config["train"] | {"synthetic_dataset": "synthetic"}:
             out = work / f"c-i{init}"  # the benchmark's own (c)
         elif not (out / "eval.json").is_file():
             bench.run(row, out, "train,evaluate", threads)
         results.append(_result(out))
-    mean = {k: sum(r[k] for r in results) / len(results) for k in ("selection", "zsl", "gzsl")}
+    return {k: sum(r[k] for r in results) / len(results) for k in ("selection", "zsl", "gzsl")}
+
+
+def augment_point(
+    config: dict[str, Any], work: Path, augment: tuple[bool, float], threads: int
+) -> dict[str, Any]:
+    randaugment, cutout = augment
+    name = f"augment-{'ra' if randaugment else 'none'}-{cutout:g}"
+    mean = c_over_inits(config, work, name, {"randaugment": randaugment, "cutout": cutout}, threads)
     return {"randaugment": "on" if randaugment else "off", "cutout": cutout, **mean}
+
+
+def nctx_point(config: dict[str, Any], work: Path, n_ctx: int, threads: int) -> dict[str, Any]:
+    return {"n_ctx": n_ctx, **c_over_inits(config, work, f"nctx-{n_ctx}", {"n_ctx": n_ctx}, threads)}
 
 
 def show(title: str, keys: list[str], rows: list[dict[str, Any]], rank: str) -> None:
@@ -140,7 +154,7 @@ def show(title: str, keys: list[str], rows: list[dict[str, Any]], rank: str) -> 
 
 def main() -> None:
     p = bench.parser()
-    p.add_argument("sweeps", nargs="+", choices=["lte", "fusion", "scale", "augment"])
+    p.add_argument("sweeps", nargs="+", choices=["lte", "fusion", "scale", "nctx", "augment"])
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     work = (args.work or Path("runs/shapes-investigate")) / f"seed-{args.seed}"
@@ -155,6 +169,9 @@ def main() -> None:
         if "fusion" in args.sweeps:
             rows = list(pool.map(lambda x: fusion_point(config, work, *x, args.threads), FUSION))
             show("fusion head on (d)'s images", ["lr_fusion", "init_scale"], rows, "selection")
+        if "nctx" in args.sweeps:
+            rows = list(pool.map(lambda n: nctx_point(config, work, n, args.threads), N_CTX))
+            show("context tokens on (c)'s images, mean of 2 inits", ["n_ctx"], rows, "selection")
         if "augment" in args.sweeps:
             rows = list(pool.map(lambda x: augment_point(config, work, x, args.threads), AUGMENT))
             show(
