@@ -82,3 +82,21 @@ def test_the_shapes_data_set_is_built_once(tmp_path):
     assert ensure_shapes_data(tmp_path / "data") == first
     assert (first / "labels.json").stat().st_mtime_ns == stamp
     assert len(list((first / "images").iterdir())) == 160 + 64 + 200
+
+
+def test_the_shapes_demo_trains_contexts_at_the_papers_settings(tmp_path, monkeypatch):
+    from open_clip.tokenizer import SimpleTokenizer
+    from tailorgen.classifier.prompts import PromptContexts
+    from tailorgen.testing.shapes import SHAPES as SHAPE_NAMES
+
+    monkeypatch.setenv("TAILORGEN_SHAPES_WEIGHTS", str(WEIGHTS))
+    monkeypatch.setenv("TAILORGEN_SHAPES_DATA", str(tmp_path))
+    train = TrainSettings.model_validate(load_config(SHAPES).train)
+    assert (train.lr_context, train.warmup_epochs) == (0.002, 1)
+    assert (train.randaugment, train.cutout) == (False, 0.0)  # 224 px augmentation, not for 64 px
+    # as many context tokens as fit: every label's prompt keeps its name, period and end token
+    prompts = PromptContexts(train.n_ctx, 32, 32)
+    tokens = prompts.tokenize(list(SHAPE_NAMES))
+    period = SimpleTokenizer().encode(".")[0]
+    assert all(period in row.tolist() for row in tokens)
+    assert any(row[-1] != 0 for row in tokens)  # the longest prompt fills the 32 positions

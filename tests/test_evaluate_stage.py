@@ -135,3 +135,34 @@ def test_corrupt_test_image_is_named_or_skipped(demo_env, tmp_path):
     report = json.loads((run / "eval.json").read_text())
     assert report["skipped_images"] == 1
     assert report["images"] == len(_test_split(demo_env)[1]) - 1
+
+
+def test_clip_regions_baseline_is_the_untrained_region_head_with_hand_prompts(demo_env, tmp_path):
+    import torch
+    from tailorgen.evaluation.zeroshot import ClipZeroShot
+
+    _evaluate(tmp_path, 'evaluate.classifier=""', 'evaluate.baselines=["clip-regions", "clip-zeroshot"]')
+    report = json.loads((tmp_path / "eval.json").read_text())
+    assert list(report["models"]) == ["clip-regions", "clip-zeroshot"]
+    labels, data = _test_split(demo_env)
+    scores = np.load(tmp_path / "eval" / "clip-regions.npy")
+    assert scores.shape == (len(data), len(labels.used))
+    # the classifier's own positive branch, its contexts replaced by the template text embeddings
+    backbone = f"local-dir:{demo_env['clip-rn']}"
+    model = Classifier.build(backbone, labels.used, logit_scale="auto", aggregation_scale="auto")
+    text = ClipZeroShot(backbone).text_embeddings(labels.used)
+    data.transform = model.transform()
+    images = torch.stack([data[i][0] for i in range(len(data))])
+    expected = model.logits(images, torch.stack([text, text]))[:, 1].detach().numpy()
+    np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-5)
+    assert not np.allclose(scores, np.load(tmp_path / "eval" / "clip-zeroshot.npy"))  # another model
+    assert (
+        report["models"]["clip-regions"]["zsl"]
+        == evaluate_settings(scores, data.targets.numpy() > 0, labels, label_names=labels.used)["zsl"]
+    )
+
+
+def test_clip_regions_needs_a_resnet_backbone(demo_env, tmp_path):
+    vit = f'evaluate.clip_model="local-dir:{demo_env["clip-vit"]}"'
+    with pytest.raises(TailorgenError, match="no ModifiedResNet image tower"):
+        _evaluate(tmp_path, 'evaluate.classifier=""', 'evaluate.baselines=["clip-regions"]', vit)

@@ -115,23 +115,25 @@ def train(
     seed: int,
     *,
     after_step: Any = None,
+    schedule: tuple[int, float, int] | None = None,
 ) -> None:
     """AdamW with warm-up + cosine decay; ``loss_fn(generator, batch_size, step)`` draws its own batch.
 
-    Frozen models in ``models`` (an EMA copy) are checkpointed but not optimised.
+    Frozen models in ``models`` (an EMA copy) are checkpointed but not optimised. ``schedule``:
+    (steps, lr, batch), default this part's entries of ``STEPS``, ``LR`` and ``BATCH``.
     """
+    total, base_lr, batch = schedule or (STEPS[part], LR[part], BATCH[part])
     params = [p for m in models.values() for p in m.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=LR[part], weight_decay=0.01)
+    opt = torch.optim.AdamW(params, lr=base_lr, weight_decay=0.01)
     folder = work / part
     start = load_checkpoint(folder, models, opt)
-    total = STEPS[part]
     bar = progress(range(start, total), total=total, initial=start, desc=f"pretrain {part}")
     for step in bar:
-        lr = LR[part] * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / total))
+        lr = base_lr * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / total))
         for group in opt.param_groups:
             group["lr"] = lr
         generator = torch.Generator().manual_seed(seed * 1_000_003 + hash_part(part) + step)
-        loss = loss_fn(generator, BATCH[part], step)
+        loss = loss_fn(generator, batch, step)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -185,15 +187,36 @@ def random_backgrounds(x: torch.Tensor, generator: torch.Generator) -> torch.Ten
 # -- CLIP -----------------------------------------------------------------------------------------
 
 
-def pretrain_clip(images: np.ndarray, captions: list[str], work: Path, out: Path, seed: int) -> None:
+def contrastive_loss(
+    model: Any, image: torch.Tensor, text: torch.Tensor, tokens: torch.Tensor
+) -> torch.Tensor:
+    """Symmetric InfoNCE of normalised embeddings; pairs with the same caption ``tokens`` all count as positives."""
+    logits = model.logit_scale.exp().clamp(max=100) * image @ text.T
+    same = (tokens[:, None, :] == tokens[None, :, :]).all(-1).float()  # captions repeat in a batch
+    target = same / same.sum(1, keepdim=True)
+    return 0.5 * (
+        torch.nn.functional.cross_entropy(logits, target)
+        + torch.nn.functional.cross_entropy(logits.T, target)
+    )
+
+
+def new_clip(config: dict[str, Any], seed: int) -> Any:
+    """A freshly initialised ``open_clip.CLIP(**config)`` (seeded) whose ResNet blocks all start alive."""
     import open_clip
 
     torch.manual_seed(seed)
-    model = open_clip.CLIP(**CLIP_CFG)
+    model = open_clip.CLIP(**config)
     with torch.no_grad():  # open_clip zero-inits each bottleneck's bn3; a trained RN50 has none dead
         for name, param in model.visual.named_parameters():
             if name.endswith("bn3.weight"):
                 param.fill_(1.0)
+    return model
+
+
+def pretrain_clip(images: np.ndarray, captions: list[str], work: Path, out: Path, seed: int) -> None:
+    import open_clip
+
+    model = new_clip(CLIP_CFG, seed)
     tokens = open_clip.tokenize(captions, context_length=CONTEXT)
     mean = torch.tensor(open_clip.OPENAI_DATASET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(open_clip.OPENAI_DATASET_STD).view(1, 3, 1, 1)
@@ -209,14 +232,7 @@ def pretrain_clip(images: np.ndarray, captions: list[str], work: Path, out: Path
         x = (x.clamp(0, 1) - mean) / std
         image = torch.nn.functional.normalize(model.encode_image(x), dim=-1)
         text = torch.nn.functional.normalize(model.encode_text(tokens[index]), dim=-1)
-        logits = model.logit_scale.exp().clamp(max=100) * image @ text.T
-        # Captions repeat in a batch: every pair with the same caption counts as a positive.
-        same = (tokens[index][:, None, :] == tokens[index][None, :, :]).all(-1).float()
-        target = same / same.sum(1, keepdim=True)
-        return 0.5 * (
-            torch.nn.functional.cross_entropy(logits, target)
-            + torch.nn.functional.cross_entropy(logits.T, target)
-        )
+        return contrastive_loss(model, image, text, tokens[index])
 
     model.train()
     train("clip", work, {"clip": model}, loss_fn, seed)

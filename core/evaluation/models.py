@@ -1,4 +1,4 @@
-"""What the evaluate stage scores: the trained classifier and the clip-zeroshot baseline, as jobs.
+"""What the evaluate stage scores: the trained classifier and the untrained baselines, as jobs.
 
 A job names its model and what identifies it (for the score cache) and computes the scores only
 when called, so a cached model is never loaded.
@@ -15,7 +15,13 @@ from typing import Any
 import numpy as np
 from tailorgen.errors import TailorgenError
 
-__all__ = ["ScoringJob", "classifier_job", "clip_zeroshot_job"]
+__all__ = ["BASELINES", "ScoringJob", "classifier_job", "clip_zeroshot_job"]
+
+#: baseline name -> where its scorer lives (module, class); both use hand prompt templates
+BASELINES: dict[str, tuple[str, str]] = {
+    "clip-zeroshot": ("tailorgen.evaluation.zeroshot", "ClipZeroShot"),
+    "clip-regions": ("tailorgen.evaluation.region_zeroshot", "ClipRegionZeroShot"),
+}
 
 
 @dataclass(frozen=True)
@@ -55,18 +61,28 @@ def clip_zeroshot_job(
     templates: tuple[str, ...],
     dataset: Any,
     names: list[str],
+    baseline: str = "clip-zeroshot",
     **loader: Any,
 ) -> ScoringJob:
-    """Plain CLIP ``(model, pretrained tag)`` with prompt templates; ``loader`` as for the classifier."""
-    from tailorgen.evaluation.zeroshot import ClipZeroShot
+    """CLIP ``(model, pretrained tag)`` with prompt templates, scored as ``baseline`` (a :data:`BASELINES` name).
 
-    clip = ClipZeroShot(*backbone, templates=templates, device=loader.pop("device"))
-    compute = functools.partial(_clip_scores, clip, dataset, names, **loader)
-    return ScoringJob("clip-zeroshot", clip.source, (clip.templates, _file_stamp(clip.model_name)), compute)
+    ``clip-zeroshot``: the global image embedding; ``clip-regions``: the classifier's region head.
+    ``loader`` as for the classifier.
+    """
+    import importlib
+
+    if baseline not in BASELINES:
+        raise TailorgenError(f"unknown baseline {baseline!r}", f"use one of {', '.join(BASELINES)}")
+    module, name = BASELINES[baseline]
+    clip = getattr(importlib.import_module(module), name)(
+        *backbone, templates=templates, device=loader.pop("device")
+    )
+    compute = functools.partial(_clip_scores, clip, dataset, names, desc=baseline, **loader)
+    return ScoringJob(baseline, clip.source, (clip.templates, _file_stamp(clip.model_name)), compute)
 
 
 def _clip_scores(
-    clip: Any, dataset: Any, names: list[str], *, batch_size: int, num_workers: int
+    clip: Any, dataset: Any, names: list[str], *, batch_size: int, num_workers: int, desc: str
 ) -> np.ndarray:
     from tailorgen.evaluation.scoring import score_dataset
 
@@ -77,7 +93,7 @@ def _clip_scores(
         lambda images: clip.logits(images, text),
         batch_size=batch_size,
         num_workers=num_workers,
-        desc="clip-zeroshot",
+        desc=desc,
     )
 
 

@@ -2,7 +2,8 @@
 
 Scores every used label of the label set on ``[evaluate] dataset``'s ``split`` (default ``test``),
 then applies the protocol (:mod:`tailorgen.evaluation.protocol`). Baseline ``clip-zeroshot`` is plain CLIP with
-prompt templates, through the same metrics code. Writes ``eval.json``, ``eval/<model>.npy`` (images
+prompt templates; ``clip-regions`` scores the same prompts with the classifier's region head (no
+training); both go through the same metrics code. Writes ``eval.json``, ``eval/<model>.npy`` (images
 x used labels; reused when nothing changed) and ``eval/targets.npy``, and prints a table on stderr.
 """
 
@@ -38,8 +39,12 @@ class Settings(BaseModel):
         "classifier",
         description="classifier folder (relative to the run dir) or Hub id; null: baselines only",
     )
-    baselines: list[Literal["clip-zeroshot"]] = Field(
-        default_factory=lambda: ["clip-zeroshot"], description="untrained baselines evaluated the same way"
+    baselines: list[Literal["clip-zeroshot", "clip-regions"]] = Field(
+        default_factory=lambda: ["clip-zeroshot"],
+        description=(
+            "untrained baselines evaluated the same way: clip-zeroshot (global embedding + prompt "
+            "templates), clip-regions (the classifier's region head + the same prompts)"
+        ),
     )
     clip_model: str | None = Field(
         None,
@@ -115,7 +120,7 @@ def _clip_backbone(ctx: RunContext, settings: Settings) -> tuple[str, str | None
 def plan(ctx: RunContext) -> dict[str, Any]:
     settings = _settings(ctx)
     models = ([f"classifier ({_classifier_source(ctx, settings)})"] if settings.classifier else []) + [
-        f"clip-zeroshot ({':'.join(filter(None, _clip_backbone(ctx, settings)))})" for _ in settings.baselines
+        f"{name} ({':'.join(filter(None, _clip_backbone(ctx, settings)))})" for name in settings.baselines
     ]
     return {
         "data": f"{settings.dataset}:{settings.split}",
@@ -197,7 +202,7 @@ def _jobs(ctx: RunContext, settings: Settings, dataset: Any, names: list[str], d
         jobs.append(dataclasses.replace(classifier_job(str(gzsl), dataset, names, **loader), name=GZSL_JOB))
     templates = tuple(settings.templates)
     jobs += [
-        clip_zeroshot_job(_clip_backbone(ctx, settings), templates, dataset, names, **loader)
-        for _ in settings.baselines
-    ]  # clip-zeroshot is the only baseline so far
+        clip_zeroshot_job(_clip_backbone(ctx, settings), templates, dataset, names, name, **loader)
+        for name in dict.fromkeys(settings.baselines)  # each once
+    ]
     return jobs

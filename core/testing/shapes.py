@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["COLOURS", "SHAPES", "Scene", "caption", "render", "sample_scene"]
+__all__ = ["COLOURS", "SHAPES", "Scene", "background_pixels", "caption", "render", "sample_scene"]
 
 Domain = Literal["pretrain", "target"]
 
@@ -193,17 +193,18 @@ def _alpha(obj: Object, size: int) -> Any:
     return alpha
 
 
-def _background_array(scene: Scene) -> Any:
+def background_pixels(background: tuple[Any, ...], size: int) -> Any:
+    """(size, size, 3) float32 pixels of ``background`` = (kind, colour a, colour b, period)."""
     import numpy as np
 
-    kind, a, b, period = scene.background
+    kind, a, b, period = background
     a = np.asarray(a, dtype=np.float32)
     if kind == "plain":
-        return np.broadcast_to(a, (scene.size, scene.size, 3)).copy()
+        return np.broadcast_to(a, (size, size, 3)).copy()
     b = np.asarray(b, dtype=np.float32)
-    ys, xs = np.mgrid[0 : scene.size, 0 : scene.size].astype(np.float32)
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
     if kind == "gradient":
-        t = (xs + ys) / (2 * scene.size - 2)
+        t = (xs + ys) / (2 * size - 2)
     elif kind == "stripes":
         t = (np.floor((xs + ys) / period) % 2).astype(np.float32)
     else:
@@ -216,7 +217,7 @@ def render(scene: Scene) -> Any:
     import numpy as np
     from PIL import Image
 
-    pixels = _background_array(scene)
+    pixels = background_pixels(scene.background, scene.size)
     for obj in scene.objects:
         alpha = _alpha(obj, scene.size)
         pixels = pixels * (1 - alpha) + np.asarray(COLOURS[obj.colour], dtype=np.float32) * alpha

@@ -14,7 +14,7 @@ from typing import Any
 
 from tailorgen.testing.shapes import SHAPES, render, sample_scene
 
-__all__ = ["SHAPES_SPLITS", "UNSEEN_SHAPES", "build_shapes_coco", "shapes_label_set"]
+__all__ = ["SHAPES_SPLITS", "UNSEEN_SHAPES", "box_annotation", "build_shapes_coco", "shapes_label_set"]
 
 #: the unseen labels (the rest of :data:`~tailorgen.testing.shapes.SHAPES` are seen)
 UNSEEN_SHAPES: tuple[str, ...] = ("star", "heart", "crescent", "arrow")
@@ -46,6 +46,22 @@ def _scenes(rng: random.Random, split: str, count: int, unseen: tuple[str, ...])
     return sets[:count]
 
 
+def box_annotation(
+    annotation_id: int, image_id: int, category_id: int, circle: tuple[float, float, float]
+) -> dict[str, Any]:
+    """The COCO annotation of an object drawn in ``circle`` = (centre x, centre y, radius): its square box."""
+    x, y, radius = circle
+    side = round(2 * radius, 2)
+    return {
+        "id": annotation_id,
+        "image_id": image_id,
+        "category_id": category_id,
+        "bbox": [round(x - radius, 2), round(y - radius, 2), side, side],
+        "area": round(side**2, 2),
+        "iscrowd": 0,
+    }
+
+
 def build_shapes_coco(
     directory: str | Path,
     seed: int = 0,
@@ -69,16 +85,9 @@ def build_shapes_coco(
             images.append({"id": image_id, "file_name": file_name, "width": _SIZE, "height": _SIZE})
             for obj in scene.objects:
                 annotation_id += 1
-                box = [round(obj.x - obj.radius, 2), round(obj.y - obj.radius, 2), round(2 * obj.radius, 2)]
+                category = SHAPES.index(obj.shape) + 1
                 annotations.append(
-                    {
-                        "id": annotation_id,
-                        "image_id": image_id,
-                        "category_id": SHAPES.index(obj.shape) + 1,
-                        "bbox": [*box, box[2]],
-                        "area": round(box[2] ** 2, 2),
-                        "iscrowd": 0,
-                    }
+                    box_annotation(annotation_id, image_id, category, (obj.x, obj.y, obj.radius))
                 )
         data = {"images": images, "annotations": annotations, "categories": categories}
         (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(data) + "\n")
