@@ -183,7 +183,7 @@ def test_a_port_in_use_or_a_missing_model_is_a_one_line_error_before_anything_st
     assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["serve", str(tmp_path / "nothing"), "--port", port])
-    assert "not found" in capsys.readouterr().err
+    assert "is neither a local folder nor a Hub repo id" in capsys.readouterr().err
 
 
 def test_without_the_serve_extra_the_error_says_how_to_install_it(run_dir, monkeypatch, capsys):
@@ -198,3 +198,18 @@ def test_without_the_serve_extra_the_error_says_how_to_install_it(run_dir, monke
         main(["serve", str(run_dir)])
     assert exit_info.value.code == 1
     assert "pip install 'tailorgen[serve]'" in capsys.readouterr().err
+
+
+def test_threshold_calibrated_is_resolved_before_anything_starts(run_dir, capsys):
+    """``--threshold calibrated`` is taken as ``predict`` takes it; a model without saved thresholds
+    is a one-line error before any server process starts (this tiny run has none)."""
+    from tailorgen.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", str(run_dir), "--backend", "onnx", "--threshold", "calibrated"])
+    assert exit_info.value.code == 1
+    assert "has no calibrated thresholds" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["serve", str(run_dir), "--threshold", "1.5"])
+    assert exit_info.value.code == 2
+    assert "neither a probability in [0, 1] nor 'calibrated'" in capsys.readouterr().err

@@ -7,30 +7,13 @@ image is reported on stderr and costs only its own result; the exit status is 1 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import click
+from tailorgen.cli.model_options import provider_option, threshold_option, top_k_option
 
 __all__ = ["predict"]
-
-
-class _Threshold(click.ParamType):
-    """A probability in [0, 1], or ``calibrated``."""
-
-    name = "PROBABILITY|calibrated"
-
-    def convert(self, value: Any, param: Any, ctx: Any) -> float | str:
-        if value == "calibrated":
-            return value
-        try:
-            number = float(value)
-        except (TypeError, ValueError):
-            number = -1.0
-        if not 0 <= number <= 1:
-            self.fail(f"{value!r} is neither a probability in [0, 1] nor 'calibrated'", param, ctx)
-        return number
 
 
 @click.command()
@@ -43,27 +26,15 @@ class _Threshold(click.ParamType):
     show_default=True,
     help="auto: tensorrt for .engine, onnx for .onnx, torch for a run/classifier directory or Hub id.",
 )
-@click.option(
-    "--provider",
-    type=click.Choice(["cpu", "cuda", "tensorrt"]),
-    default="cpu",
-    show_default=True,
-    help="onnxruntime execution provider (--backend onnx).",
-)
+@provider_option
 @click.option(
     "--device",
     default="auto",
     show_default=True,
     help="torch device (--backend torch); tensorrt: cuda or cuda:N.",
 )
-@click.option(
-    "--top-k", type=click.IntRange(min=0), default=5, show_default=True, help="Labels per image (0: all)."
-)
-@click.option(
-    "--threshold",
-    type=_Threshold(),
-    help="Only labels with at least this probability; 'calibrated': each label's threshold chosen on validation data.",
-)
+@top_k_option
+@threshold_option
 @click.option(
     "--batch-size",
     type=click.IntRange(min=1),
@@ -106,7 +77,7 @@ def predict(
     Example:
       tailorgen predict runs/demo photos/ --top-k 3 --jsonl > labels.jsonl
     """
-    from tailorgen.predict import load_predictor
+    from tailorgen.predict import labels_json, load_predictor
     from tailorgen.predict.batches import predict_files
     from tailorgen.predict.images import ImageFailure, collect_images
 
@@ -127,7 +98,7 @@ def predict(
                     failures.append(outcome)
                     _report(outcome, as_jsonl)
                     continue
-                labels = _labels(outcome.probabilities, predictor.label_names, top_k, cut)
+                labels = labels_json(outcome.probabilities, predictor.label_names, top_k, cut)
                 result = {"image": outcome.image, "labels": labels}
                 if as_json:
                     results.append(result)
@@ -139,12 +110,6 @@ def predict(
         click.echo(json.dumps(document, indent=2))
     if failures:
         raise SystemExit(1)
-
-
-def _labels(row: Any, names: Sequence[str], top_k: int, threshold: Any) -> list[dict[str, Any]]:
-    from tailorgen.predict import top_labels
-
-    return [{"label": s.label, "score": round(s.score, 6)} for s in top_labels(row, names, top_k, threshold)]
 
 
 def _report(failure: Any, as_jsonl: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from tailorgen.cli.model_options import provider_option, threshold_option, top_k_option
 from tailorgen.errors import TailorgenError
 
 __all__ = ["serve"]
@@ -46,17 +47,9 @@ __all__ = ["serve"]
     show_default=True,
     help="Larger request bodies get 413.",
 )
-@click.option(
-    "--top-k", type=click.IntRange(min=0), default=5, show_default=True, help="Labels per image (0: all)."
-)
-@click.option("--threshold", type=click.FloatRange(0, 1), help="Only labels with at least this probability.")
-@click.option(
-    "--provider",
-    type=click.Choice(["cpu", "cuda", "tensorrt"]),
-    default="cpu",
-    show_default=True,
-    help="onnxruntime execution provider (--backend onnx).",
-)
+@top_k_option
+@threshold_option
+@provider_option
 @click.option("--device", default="auto", show_default=True, help="torch device (--backend torch).")
 @click.option(
     "--api-servers",
@@ -78,7 +71,7 @@ def serve(
     batch_wait_ms: float,
     max_request_mb: float,
     top_k: int,
-    threshold: float | None,
+    threshold: float | str | None,
     provider: str,
     device: str,
     threads: int | None,

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from tailorgen.predict.base import BACKENDS, LabelScore, Predictor, top_labels
+from tailorgen.predict.base import BACKENDS, LabelScore, Predictor, labels_json, top_labels
 from tailorgen.predict.loading import load_predictor
 
-__all__ = ["BACKENDS", "LabelScore", "Predictor", "load_predictor", "top_labels"]
+__all__ = ["BACKENDS", "LabelScore", "Predictor", "labels_json", "load_predictor", "top_labels"]

@@ -12,7 +12,7 @@ from tailorgen.errors import TailorgenError
 from tailorgen.exporters.metadata import ModelMetadata
 from tailorgen.predict.inputs import as_images
 
-__all__ = ["BACKENDS", "LabelScore", "Predictor", "top_labels"]
+__all__ = ["BACKENDS", "LabelScore", "Predictor", "labels_json", "top_labels"]
 
 BACKENDS: tuple[str, ...] = ("torch", "onnx", "tensorrt")
 
@@ -135,3 +135,16 @@ def top_labels(
     cut = np.broadcast_to(-np.inf if threshold is None else np.asarray(threshold), probabilities.shape)
     order = [i for i in np.argsort(-probabilities, kind="stable") if probabilities[i] >= cut[i]]
     return [LabelScore(label_names[i], float(probabilities[i])) for i in order[: top_k or None]]
+
+
+def labels_json(
+    probabilities: np.ndarray,
+    label_names: Sequence[str],
+    top_k: int | None = 5,
+    threshold: float | np.ndarray | None = None,
+) -> list[dict[str, Any]]:
+    """One image's :func:`top_labels` as ``tailorgen predict --json`` prints them (scores to 6 places)."""
+    return [
+        {"label": s.label, "score": round(s.score, 6)}
+        for s in top_labels(probabilities, label_names, top_k, threshold)
+    ]

@@ -14,17 +14,9 @@ from typing import Any
 
 import litserve as ls
 import numpy as np
+from tailorgen.predict.base import labels_json
 
-__all__ = ["PredictAPI", "labels_json"]
-
-
-def labels_json(
-    row: np.ndarray, names: list[str], top_k: int, threshold: float | None
-) -> list[dict[str, Any]]:
-    """One image's labels as ``tailorgen predict --json`` prints them."""
-    from tailorgen.predict import top_labels
-
-    return [{"label": s.label, "score": round(s.score, 6)} for s in top_labels(row, names, top_k, threshold)]
+__all__ = ["PredictAPI"]
 
 
 class PredictAPI(ls.LitAPI):
@@ -39,7 +31,7 @@ class PredictAPI(ls.LitAPI):
         device: str = "auto",
         threads: int | None = None,
         top_k: int = 5,
-        threshold: float | None = None,
+        threshold: float | np.ndarray | None = None,
         max_batch_size: int = 16,
         batch_timeout: float = 0.01,
     ) -> None:

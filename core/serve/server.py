@@ -30,7 +30,7 @@ class ServeSettings:
     batch_timeout: float = 0.01
     max_request_bytes: int = 20 * 2**20
     top_k: int = 5
-    threshold: float | None = None
+    threshold: float | str | None = None  # 'calibrated': each label's saved threshold
     timeout: float = 60.0
     drain_timeout: float = 30.0
     api_servers: int = 1
@@ -136,6 +136,7 @@ def serve(
     # loaded once here so a bad MODEL is a one-line error before any process starts
     probe = load_predictor(model, backend, provider=provider, device=device, threads=threads)
     label_names, used = list(probe.label_names), probe.backend
+    threshold = probe.resolve_threshold(settings.threshold)  # 'calibrated': the model's own
     del probe
     api = PredictAPI(
         model,
@@ -144,7 +145,7 @@ def serve(
         device=device,
         threads=threads,
         top_k=settings.top_k,
-        threshold=settings.threshold,
+        threshold=threshold,
         max_batch_size=settings.max_batch_size,
         batch_timeout=settings.batch_timeout,
     )
