@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from PIL import Image
 from tailorgen.testing.shapes import SHAPES, render, sample_scene
 
-__all__ = ["SHAPES_SPLITS", "UNSEEN_SHAPES", "box_annotation", "build_shapes_coco", "shapes_label_set"]
+__all__ = [
+    "SHAPES_SPLITS",
+    "UNSEEN_SHAPES",
+    "box_annotation",
+    "build_shapes_coco",
+    "shapes_label_set",
+    "write_coco_world",
+]
 
 #: the unseen labels (the rest of :data:`~tailorgen.testing.shapes.SHAPES` are seen)
 UNSEEN_SHAPES: tuple[str, ...] = ("star", "heart", "crescent", "arrow")
@@ -62,6 +71,46 @@ def box_annotation(
     }
 
 
+def write_coco_world(
+    directory: str | Path,
+    names: list[str],
+    *,
+    supercategory: str,
+    splits: dict[str, int],
+    label_sets: Callable[[str, int], list[list[str]]],
+    draw: Callable[[list[str]], tuple[Image.Image, list[tuple[str, float, float, float]]]],
+    label_set: dict[str, Any],
+) -> Path:
+    """Write a drawn world as a COCO-format data set: ``images/``, ``annotations/instances_{split}.json``
+    and ``labels.json``; returns the root. ``label_sets(split, count)`` gives each image's labels and
+    ``draw(labels)`` its image and objects as (name, centre x, centre y, radius), in that order, so a
+    world's seeded draws stay in the order they always had."""
+    root = Path(directory)
+    (root / "images").mkdir(parents=True, exist_ok=True)
+    (root / "annotations").mkdir(parents=True, exist_ok=True)
+    categories = [{"id": i + 1, "name": n, "supercategory": supercategory} for i, n in enumerate(names)]
+    image_id = annotation_id = 0
+    for split, count in splits.items():
+        images, annotations = [], []
+        for labels in label_sets(split, count):
+            image_id += 1
+            image, objects = draw(labels)
+            file_name = f"{split}_{image_id:05d}.png"
+            image.save(root / "images" / file_name)
+            images.append(
+                {"id": image_id, "file_name": file_name, "width": image.width, "height": image.height}
+            )
+            for name, x, y, radius in objects:
+                annotation_id += 1
+                annotations.append(
+                    box_annotation(annotation_id, image_id, names.index(name) + 1, (x, y, radius))
+                )
+        data = {"images": images, "annotations": annotations, "categories": categories}
+        (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(data) + "\n")
+    (root / "labels.json").write_text(json.dumps(label_set, indent=2) + "\n")
+    return root
+
+
 def build_shapes_coco(
     directory: str | Path,
     seed: int = 0,
@@ -70,26 +119,17 @@ def build_shapes_coco(
 ) -> Path:
     """Write ``images/``, ``annotations/instances_{split}.json`` and ``labels.json``; returns the root."""
     rng = random.Random(seed)
-    root = Path(directory)
-    (root / "images").mkdir(parents=True, exist_ok=True)
-    (root / "annotations").mkdir(parents=True, exist_ok=True)
-    categories = [{"id": i + 1, "name": s, "supercategory": "shape"} for i, s in enumerate(SHAPES)]
-    image_id = annotation_id = 0
-    for split, count in (splits or SHAPES_SPLITS).items():
-        images, annotations = [], []
-        for shapes in _scenes(rng, split, count, unseen):
-            image_id += 1
-            scene = sample_scene(rng, "target", _SIZE, shapes=shapes)
-            file_name = f"{split}_{image_id:05d}.png"
-            render(scene).save(root / "images" / file_name)
-            images.append({"id": image_id, "file_name": file_name, "width": _SIZE, "height": _SIZE})
-            for obj in scene.objects:
-                annotation_id += 1
-                category = SHAPES.index(obj.shape) + 1
-                annotations.append(
-                    box_annotation(annotation_id, image_id, category, (obj.x, obj.y, obj.radius))
-                )
-        data = {"images": images, "annotations": annotations, "categories": categories}
-        (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(data) + "\n")
-    (root / "labels.json").write_text(json.dumps(shapes_label_set(unseen), indent=2) + "\n")
-    return root
+
+    def draw(shapes: list[str]) -> tuple[Image.Image, list[tuple[str, float, float, float]]]:
+        scene = sample_scene(rng, "target", _SIZE, shapes=shapes)
+        return render(scene), [(o.shape, o.x, o.y, o.radius) for o in scene.objects]
+
+    return write_coco_world(
+        directory,
+        list(SHAPES),
+        supercategory="shape",
+        splits=splits or SHAPES_SPLITS,
+        label_sets=lambda split, count: _scenes(rng, split, count, unseen),
+        draw=draw,
+        label_set=shapes_label_set(unseen),
+    )

@@ -9,12 +9,12 @@ and annotate all of them.
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import Any
 
-from tailorgen.testing.shapes_coco import box_annotation
+from PIL import Image
+from tailorgen.testing.shapes_coco import write_coco_world
 from tailorgen.testing.things import THINGS, render, sample_scene
 
 __all__ = ["THINGS_FOLDS", "THINGS_SPLITS", "build_things_coco", "things_label_set"]
@@ -66,25 +66,18 @@ def build_things_coco(
     """Write ``images/``, ``annotations/instances_{split}.json`` and ``labels.json``; returns the root."""
     unseen = _unseen(fold)
     rng = random.Random(seed)
-    root = Path(directory)
-    (root / "images").mkdir(parents=True, exist_ok=True)
-    (root / "annotations").mkdir(parents=True, exist_ok=True)
-    categories = [{"id": i + 1, "name": t, "supercategory": "thing"} for i, t in enumerate(THINGS)]
-    image_id = annotation_id = 0
-    for split, count in (splits or THINGS_SPLITS).items():
-        images, annotations = [], []
-        for things in _label_sets(rng, split, count, unseen):
-            image_id += 1
-            scene = sample_scene(rng, "target", _SIZE, things=things)
-            file_name = f"{split}_{image_id:05d}.png"
-            render(scene).save(root / "images" / file_name)
-            images.append({"id": image_id, "file_name": file_name, "width": _SIZE, "height": _SIZE})
-            for item in scene.items:
-                for x, y, radius, _ in item.copies:
-                    annotation_id += 1
-                    category = THINGS.index(item.thing) + 1
-                    annotations.append(box_annotation(annotation_id, image_id, category, (x, y, radius)))
-        data = {"images": images, "annotations": annotations, "categories": categories}
-        (root / "annotations" / f"instances_{split}.json").write_text(json.dumps(data) + "\n")
-    (root / "labels.json").write_text(json.dumps(things_label_set(fold), indent=2) + "\n")
-    return root
+
+    def draw(things: list[str]) -> tuple[Image.Image, list[tuple[str, float, float, float]]]:
+        scene = sample_scene(rng, "target", _SIZE, things=things)
+        objects = [(item.thing, x, y, radius) for item in scene.items for x, y, radius, _ in item.copies]
+        return render(scene), objects
+
+    return write_coco_world(
+        directory,
+        list(THINGS),
+        supercategory="thing",
+        splits=splits or THINGS_SPLITS,
+        label_sets=lambda split, count: _label_sets(rng, split, count, unseen),
+        draw=draw,
+        label_set=things_label_set(fold),
+    )
